@@ -1,0 +1,16 @@
+"""seedsoil models: what is simulated (states, parameters, right-hand sides, observables).
+
+Importing this package switches JAX to float64 (biology spans many orders of magnitude).
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from .base import Input, Model, Observable, Param, Params, State, View  # noqa: E402
+from .reference import ayati2010, komarova2003, lemaire2004  # noqa: E402
+
+__all__ = [
+    "Input", "Model", "Observable", "Param", "Params", "State", "View",
+    "ayati2010", "komarova2003", "lemaire2004",
+]

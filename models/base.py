@@ -1,0 +1,456 @@
+"""What a model is: named states, documented parameters, inputs, a right-hand side.
+
+A model in seedsoil is a *declaration*, kept apart from the numerics that solve it
+(`solvers/`). It carries
+
+* ``states``: a tuple of :class:`State` (name, unit, shape, description);
+* ``inputs``: a tuple of :class:`Input`, exogenous piecewise-constant signals (an
+  infusion rate of PTH, an inflammation level, ...) that are zero unless a regimen
+  sets them;
+* ``params``: a :class:`Params` pytree whose only array leaf is a flat vector of values,
+  while each entry's name, unit, bounds and literature source are static metadata;
+* ``y0``: the published initial state as a flat vector;
+* ``rhs(t, y, p, u)``: the right-hand side, written with named access
+  (``y.C``, ``p.alpha1``, ``u.I_P``) and returning a ``dict`` of derivatives;
+* ``observables(t, y, p, u)``: named quantities derived from the state;
+* ``breakpoints(p)``: times at which the right-hand side is discontinuous in ``t``
+  (a treatment switched on at a given day), so that a solver can stop there exactly.
+
+Everything is an :mod:`equinox` module, so a model, its parameters or a batch of
+parameter vectors passes straight through ``jax.jit``, ``jax.vmap`` and ``jax.grad``.
+Names are resolved to array slices with Python dictionaries at trace time only.
+Time is in days throughout.
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Float
+
+__all__ = ["Param", "State", "Input", "Observable", "Params", "View", "Model", "is_concrete", "positive_part"]
+
+
+# --------------------------------------------------------------------------------------
+# Declarations (plain frozen dataclasses: hashable, so they can be static pytree metadata)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Param:
+    """One model parameter.
+
+    Attributes:
+        name: identifier used in the right-hand side (``p.name``).
+        value: published default (a float, or a tuple of floats for an array parameter).
+        unit: physical unit, e.g. ``"1/day"`` or ``"pM"``; ``"1"`` for dimensionless.
+        source: where the value comes from (paper, table or figure).
+        bounds: closed interval of admissible values, checked before every solve.
+            The default ``(0, inf)`` suits rates and concentrations.
+        description: what the parameter means.
+        shape: array shape of the parameter, ``()`` for a scalar.
+    """
+
+    name: str
+    value: float | tuple[float, ...]
+    unit: str
+    source: str
+    bounds: tuple[float, float] = (0.0, math.inf)
+    description: str = ""
+    shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=int))
+
+
+@dataclass(frozen=True)
+class State:
+    """One state variable: name, unit, description and (for organ axes etc.) shape."""
+
+    name: str
+    unit: str
+    description: str = ""
+    shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=int))
+
+
+@dataclass(frozen=True)
+class Input:
+    """An exogenous, piecewise-constant signal (zero unless a regimen sets it)."""
+
+    name: str
+    unit: str
+    description: str = ""
+    shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=int))
+
+
+@dataclass(frozen=True)
+class Observable:
+    """A named quantity computed from the state (unit and meaning documented)."""
+
+    name: str
+    unit: str
+    description: str = ""
+    shape: tuple[int, ...] = ()
+
+
+def _layout(specs: Sequence[Param | State | Input]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+    """Map each name to ``(start, stop, shape)`` in the flat vector, in declaration order."""
+    out: dict[str, tuple[int, int, tuple[int, ...]]] = {}
+    start = 0
+    for spec in specs:
+        if spec.name in out:
+            raise ValueError(f"duplicate name {spec.name!r} in model declaration")
+        out[spec.name] = (start, start + spec.size, spec.shape)
+        start += spec.size
+    return out
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds actual numbers (not a tracer inside jit/vmap/grad)."""
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
+
+
+class View:
+    """Named, read-only access to slices of a flat vector: ``View(y, layout).C``.
+
+    Leading batch axes are kept: for a ``(..., n)`` vector, a scalar entry is ``(...)``
+    and an entry of shape ``s`` is ``(..., *s)``.
+    """
+
+    __slots__ = ("_data", "_layout")
+
+    def __init__(self, data: Array, layout: Mapping[str, tuple[int, int, tuple[int, ...]]]):
+        object.__setattr__(self, "_data", data)
+        object.__setattr__(self, "_layout", layout)
+
+    def __getattr__(self, name: str) -> Array:
+        try:
+            start, stop, shape = self._layout[name]
+        except KeyError:
+            raise AttributeError(f"unknown name {name!r}; known: {sorted(self._layout)}") from None
+        x = self._data[..., start:stop]
+        return x.reshape(x.shape[:-1] + shape)
+
+    __getitem__ = __getattr__
+
+    def __setattr__(self, name, value):
+        raise AttributeError("View is read-only")
+
+    def keys(self):
+        return self._layout.keys()
+
+
+# --------------------------------------------------------------------------------------
+# Parameters: a frozen pytree (values are the only leaf; the declarations are static)
+# --------------------------------------------------------------------------------------
+class Params(eqx.Module):
+    """A parameter set: a flat float64 vector of values plus static declarations.
+
+    ``values`` has shape ``(n,)`` for one parameter set or ``(batch, n)`` for a batch.
+    ``params["alpha1"]`` returns a value by name (batch axis kept); ``params.replace``
+    returns a new set, with any value given as a 1-D array of length ``batch`` turning
+    the set into a batch. Values are checked by :meth:`check` (finite, inside the
+    declared bounds) whenever they are concrete numbers.
+    """
+
+    values: Float[Array, "*batch n"]
+    specs: tuple[Param, ...] = eqx.field(static=True)
+
+    # construction ---------------------------------------------------------------------
+    @classmethod
+    def from_specs(cls, specs: Sequence[Param]) -> "Params":
+        """Build the default parameter set from declarations (validated)."""
+        specs = tuple(specs)
+        _layout(specs)  # raises on duplicate names
+        chunks = []
+        for s in specs:
+            v = np.asarray(s.value, dtype=np.float64)
+            if v.shape != s.shape:
+                raise ValueError(f"parameter {s.name!r}: default value has shape {v.shape}, declared {s.shape}")
+            chunks.append(v.reshape(-1))
+        values = jnp.asarray(np.concatenate(chunks) if chunks else np.zeros(0))
+        return cls(values=values, specs=specs).check()
+
+    # access ---------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.specs)
+
+    @property
+    def layout(self) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+        return _layout(self.specs)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        return tuple(self.values.shape[:-1])
+
+    def spec(self, name: str) -> Param:
+        for s in self.specs:
+            if s.name == name:
+                return s
+        raise KeyError(f"unknown parameter {name!r}; known: {list(self.names)}")
+
+    def __getitem__(self, name: str) -> Array:
+        self.spec(name)  # clear error for unknown names
+        return View(self.values, self.layout)[name]
+
+    def view(self) -> View:
+        return View(self.values, self.layout)
+
+    def lower_upper(self) -> tuple[np.ndarray, np.ndarray]:
+        """Flat arrays of lower and upper bounds, aligned with ``values``."""
+        lo = np.concatenate([np.full(s.size, s.bounds[0]) for s in self.specs]) if self.specs else np.zeros(0)
+        hi = np.concatenate([np.full(s.size, s.bounds[1]) for s in self.specs]) if self.specs else np.zeros(0)
+        return lo, hi
+
+    def flat_names(self) -> tuple[str, ...]:
+        """One label per entry of ``values`` (``w[2]`` for element 2 of array parameter ``w``)."""
+        out = []
+        for s in self.specs:
+            if s.shape == ():
+                out.append(s.name)
+            else:
+                out.extend(f"{s.name}[{i}]" for i in range(s.size))
+        return tuple(out)
+
+    # modification ---------------------------------------------------------------------
+    def replace(self, **new: Any) -> "Params":
+        """Return a copy with some values changed, e.g. ``p.replace(k1=0.1)``.
+
+        A scalar parameter given a 1-D array of length B makes (or must match) a batch
+        of B parameter sets. Unknown names raise ``KeyError``; bad values ``ValueError``.
+        """
+        layout = self.layout
+        for name in new:
+            if name not in layout:
+                raise KeyError(f"unknown parameter {name!r}; known: {list(self.names)}")
+        batch = self.batch_shape
+        for name, val in new.items():
+            shape = layout[name][2]
+            extra = jnp.shape(val)[: jnp.ndim(val) - len(shape)]
+            if jnp.shape(val)[len(extra):] != shape:
+                raise ValueError(f"parameter {name!r} has shape {shape}; got value of shape {jnp.shape(val)}")
+            if extra:
+                if batch and batch != extra:
+                    raise ValueError(f"parameter {name!r}: batch shape {extra} does not match {batch}")
+                batch = extra
+        values = jnp.broadcast_to(self.values, batch + self.values.shape[-1:])
+        for name, val in new.items():
+            start, stop, shape = layout[name]
+            val = jnp.broadcast_to(jnp.asarray(val, dtype=values.dtype), batch + shape)
+            values = values.at[..., start:stop].set(val.reshape(batch + (stop - start,)))
+        return Params(values=values, specs=self.specs).check()
+
+    def with_values(self, values: Float[Array, "*batch n"]) -> "Params":
+        """Return a copy with the whole flat vector (or a ``(batch, n)`` matrix) replaced."""
+        values = jnp.asarray(values, dtype=jnp.float64)
+        if values.ndim not in (1, 2) or values.shape[-1] != self.values.shape[-1]:
+            raise ValueError(
+                f"parameter values must have shape ({self.values.shape[-1]},) or (batch, {self.values.shape[-1]}); "
+                f"got {values.shape}"
+            )
+        return Params(values=values, specs=self.specs).check()
+
+    # validation -----------------------------------------------------------------------
+    def check(self) -> "Params":
+        """Raise ``ValueError`` naming the first non-finite or out-of-bounds value.
+
+        Skipped (returns ``self``) when the values are tracers inside a transformation.
+        """
+        if not is_concrete(self.values):
+            return self
+        v = np.asarray(self.values)
+        lo, hi = self.lower_upper()
+        bad = ~np.isfinite(v) | (v < lo) | (v > hi)
+        if bad.any():
+            idx = np.argwhere(bad)[0]
+            flat = int(idx[-1])
+            label = self.flat_names()[flat]
+            spec = self.specs[[i for i, s in enumerate(self.specs) for _ in range(s.size)][flat]]
+            where = f" (batch member {tuple(int(i) for i in idx[:-1])})" if v.ndim > 1 else ""
+            value = v[tuple(idx)]
+            reason = "is not finite" if not np.isfinite(value) else f"is outside its bounds {list(spec.bounds)}"
+            raise ValueError(f"parameter {label!r} = {value!r}{where} {reason} [{spec.unit}]")
+        return self
+
+    def table(self) -> str:
+        """A plain-text table of names, values, units and sources (for notebooks)."""
+        v = np.asarray(self.values)
+        rows = [f"{'name':<12} {'value':>14} {'unit':<16} source"]
+        for s in self.specs:
+            start, stop, _ = self.layout[s.name]
+            val = v[..., start:stop]
+            txt = f"{float(val.reshape(-1)[0]):.6g}" if val.size == 1 else np.array2string(val, precision=4)
+            rows.append(f"{s.name:<12} {txt:>14} {s.unit:<16} {s.source}")
+        return "\n".join(rows)
+
+
+# --------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------
+class Model(eqx.Module):
+    """Base class of every model. Subclasses implement :meth:`rhs` (and optionally
+    :meth:`observables`, :meth:`breakpoints`); a constructor function returns an
+    instance with the published defaults.
+
+    Public attributes: ``name``, ``states``, ``inputs``, ``observable_specs``,
+    ``params`` (:class:`Params`), ``y0`` (flat initial state), ``reference``.
+    """
+
+    name: str = eqx.field(static=True)
+    states: tuple[State, ...] = eqx.field(static=True)
+    params: Params
+    y0: Float[Array, " n"]
+    inputs: tuple[Input, ...] = eqx.field(static=True, default=())
+    observable_specs: tuple[Observable, ...] = eqx.field(static=True, default=())
+    reference: str = eqx.field(static=True, default="")
+
+    def __check_init__(self):
+        n = sum(s.size for s in self.states)
+        if jnp.shape(self.y0) != (n,):
+            raise ValueError(f"model {self.name!r}: y0 has shape {jnp.shape(self.y0)}, expected ({n},)")
+
+    # the biology: subclasses implement ---------------------------------------------------
+    @abc.abstractmethod
+    def rhs(self, t: Float[Array, ""], y: View, p: View, u: View) -> Mapping[str, Array]:
+        """Time derivatives of every state, by name (units: state unit per day)."""
+
+    def observables(self, t: Float[Array, ""], y: View, p: View, u: View) -> Mapping[str, Array]:
+        """Named derived quantities (see ``observable_specs`` for units)."""
+        return {}
+
+    def scheduled_inputs(self, t: Float[Array, ""], p: View) -> Mapping[str, Array]:
+        """Inputs the model sets itself from its parameters (e.g. a treatment switched on
+        at day ``p.t_drug``), by name; they add to what a regimen sets. Piecewise constant
+        in ``t``: every time where one changes must be listed by :meth:`breakpoints`."""
+        return {}
+
+    def breakpoints(self, p: View) -> Float[Array, " k"]:
+        """Times (days) where :meth:`scheduled_inputs` change. A solver stops there and
+        holds inputs constant between stops, so a switch is never stepped over."""
+        return jnp.zeros((0,))
+
+    # names and layout -------------------------------------------------------------------
+    @property
+    def state_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.states)
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.inputs)
+
+    @property
+    def observable_names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.observable_specs)
+
+    @property
+    def n_states(self) -> int:
+        return sum(s.size for s in self.states)
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(s.size for s in self.inputs)
+
+    @property
+    def state_layout(self) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+        return _layout(self.states)
+
+    @property
+    def input_layout(self) -> dict[str, tuple[int, int, tuple[int, ...]]]:
+        return _layout(self.inputs)
+
+    def state_slice(self, name: str) -> slice:
+        try:
+            start, stop, _ = self.state_layout[name]
+        except KeyError:
+            raise ValueError(f"model {self.name!r} has no state {name!r}; states: {list(self.state_names)}") from None
+        return slice(start, stop)
+
+    def pack(self, values: Mapping[str, Any]) -> Float[Array, " n"]:
+        """Flatten a ``{state name: value}`` mapping into the model's state vector."""
+        missing = [n for n in self.state_names if n not in values]
+        extra = [n for n in values if n not in self.state_layout]
+        if missing or extra:
+            raise ValueError(f"model {self.name!r}: missing states {missing}, unknown states {extra}")
+        parts = []
+        for s in self.states:
+            v = jnp.asarray(values[s.name], dtype=jnp.float64)
+            parts.append(jnp.broadcast_to(v, s.shape).reshape(-1))
+        return jnp.concatenate(parts)
+
+    def vector_field(
+        self,
+        t: Float[Array, ""],
+        y: Float[Array, " n"],
+        p: Float[Array, " n_p"],
+        forcing: Float[Array, " n_plus_m"],
+    ) -> Float[Array, " n"]:
+        """Flat right-hand side for a solver: ``rhs`` plus zero-order infusion rates.
+
+        ``forcing[:n]`` is added to the state derivatives; ``forcing[n:]`` is the value
+        of the inputs. Solvers call this; model authors implement :meth:`rhs`.
+        """
+        n = self.n_states
+        dy = self.rhs(t, View(y, self.state_layout), View(p, self.params.layout), View(forcing[n:], self.input_layout))
+        return self.pack(dy) + forcing[:n]
+
+    def input_vector(self, t: Float[Array, ""], p: Float[Array, " n_p"]) -> Float[Array, " m"]:
+        """Flat vector of :meth:`scheduled_inputs` at time ``t`` (zeros where unscheduled)."""
+        sched = self.scheduled_inputs(t, View(p, self.params.layout))
+        unknown = [k for k in sched if k not in self.input_layout]
+        if unknown:
+            raise ValueError(f"model {self.name!r} schedules unknown inputs {unknown}")
+        parts = []
+        for s in self.inputs:
+            v = jnp.asarray(sched.get(s.name, 0.0), dtype=jnp.float64)
+            parts.append(jnp.broadcast_to(v, s.shape).reshape(-1))
+        return jnp.concatenate(parts) if parts else jnp.zeros((0,))
+
+    def observe(self, t, y, p, u) -> dict[str, Array]:
+        """Observables of one state vector (flat inputs), as declared in ``observable_specs``."""
+        out = self.observables(t, View(y, self.state_layout), View(p, self.params.layout), View(u, self.input_layout))
+        return {k: jnp.asarray(out[k]) for k in self.observable_names}
+
+    # convenience -------------------------------------------------------------------------
+    def with_params(self, **new: Any) -> "Model":
+        """A copy of the model with some default parameter values changed."""
+        return eqx.tree_at(lambda m: m.params, self, self.params.replace(**new))
+
+    def with_y0(self, **new: Any) -> "Model":
+        """A copy of the model with some initial states changed, by name."""
+        y0 = self.y0
+        for name, val in new.items():
+            sl = self.state_slice(name)
+            y0 = y0.at[sl].set(jnp.reshape(jnp.asarray(val, dtype=jnp.float64), (-1,)))
+        return eqx.tree_at(lambda m: m.y0, self, y0)
+
+    def describe(self) -> str:
+        """States, inputs and parameters with units and sources, as text."""
+        lines = [f"{self.name}: {self.reference}", "states:"]
+        lines += [f"  {s.name:<10} [{s.unit}] {s.description}" for s in self.states]
+        if self.inputs:
+            lines.append("inputs:")
+            lines += [f"  {s.name:<10} [{s.unit}] {s.description}" for s in self.inputs]
+        lines += ["parameters:", self.params.table()]
+        return "\n".join(lines)
+
+
+def positive_part(x: Array) -> Array:
+    """``max(x, 0)``, as in the bone-mass equations of Komarova 2003 and Ayati 2010."""
+    return jnp.maximum(x, 0.0)
+

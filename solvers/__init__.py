@@ -1,0 +1,35 @@
+"""seedsoil solvers: how models are simulated and used (no biology here).
+
+Importing this package switches JAX to float64 and enables JAX's persistent compilation
+cache (directory ``$SEEDSOIL_CACHE_DIR``, default ``~/.cache/seedsoil/jax``; set
+``SEEDSOIL_CACHE_DIR=off`` to disable), so a second Python session reuses compiled solves.
+"""
+
+import os
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+
+def _enable_compilation_cache() -> None:
+    path = os.environ.get("SEEDSOIL_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "seedsoil", "jax"))
+    if path.lower() == "off" or jax.config.jax_compilation_cache_dir:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+_enable_compilation_cache()
+
+from .regimen import Regimen, bolus, every, infusion, scale  # noqa: E402
+from .simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count  # noqa: E402
+
+__all__ = [
+    "Regimen", "STATUS", "Solution", "SolveError", "SolverOptions",
+    "bolus", "every", "infusion", "scale", "simulate", "trace_count",
+]

@@ -1,0 +1,200 @@
+"""Dosing regimens: instantaneous events and zero-order infusions, as arrays.
+
+A :class:`Regimen` is a pytree of arrays (times, amounts, rates) plus static target
+names, so the same compiled solve serves every regimen with the same number of events,
+and ``jax.vmap`` over a batch of regimens (a leading axis on every array) just works.
+
+Three kinds of event, each aimed at a model state (or, for infusions, a model input):
+
+* :func:`bolus`: ``amount`` is added to the state at ``time`` (a dose; several at one
+  time add up).
+* :func:`scale`: the state is multiplied by ``factor`` at ``time`` (e.g. a resection that
+  leaves a residual fraction of the primary tumour).
+* :func:`infusion`: a zero-order rate over ``[start, stop)``: added to ``d(state)/dt``
+  when the target is a state; the value of the input when the target is a model input
+  (for example Lemaire 2004's PTH infusion rate ``I_P``).
+
+Combine with ``+``. Times are in days, amounts in the unit of the target state, rates in
+that unit per day. Convention: the state saved at a dose time is the post-dose value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float
+
+from models.base import is_concrete
+
+__all__ = ["Regimen", "bolus", "scale", "infusion", "every"]
+
+
+class Regimen(eqx.Module):
+    """Events and infusions as arrays (leading batch axes allowed); see module docs."""
+
+    event_time: Float[Array, "*batch ne"]
+    event_amount: Float[Array, "*batch ne"]
+    event_factor: Float[Array, "*batch ne"]
+    infusion_start: Float[Array, "*batch ni"]
+    infusion_stop: Float[Array, "*batch ni"]
+    infusion_rate: Float[Array, "*batch ni"]
+    event_target: tuple[str, ...] = eqx.field(static=True, default=())
+    infusion_target: tuple[str, ...] = eqx.field(static=True, default=())
+
+    @classmethod
+    def empty(cls) -> "Regimen":
+        z = jnp.zeros((0,))
+        return cls(z, z, z, z, z, z, (), ())
+
+    @property
+    def n_events(self) -> int:
+        return len(self.event_target)
+
+    @property
+    def n_infusions(self) -> int:
+        return len(self.infusion_target)
+
+    @property
+    def batch_shape(self) -> tuple[int, ...]:
+        shapes = {a.shape[:-1] for a in (self.event_time, self.infusion_start)}
+        shapes.discard(())
+        if len(shapes) > 1:
+            raise ValueError(f"regimen arrays have inconsistent batch shapes {sorted(shapes)}")
+        return shapes.pop() if shapes else ()
+
+    def __add__(self, other: "Regimen") -> "Regimen":
+        if not isinstance(other, Regimen):
+            return NotImplemented
+        cat = lambda a, b: jnp.concatenate(_bcast_cat(a, b), axis=-1)
+        return Regimen(
+            cat(self.event_time, other.event_time),
+            cat(self.event_amount, other.event_amount),
+            cat(self.event_factor, other.event_factor),
+            cat(self.infusion_start, other.infusion_start),
+            cat(self.infusion_stop, other.infusion_stop),
+            cat(self.infusion_rate, other.infusion_rate),
+            self.event_target + other.event_target,
+            self.infusion_target + other.infusion_target,
+        )
+
+    def check(self) -> "Regimen":
+        """Raise ``ValueError`` naming the first bad time, amount, factor or rate.
+
+        Checks (when the arrays hold numbers, not tracers): every array has one entry per
+        target; times are finite and >= 0; the times of each target's events are sorted;
+        amounts, factors and rates are finite and >= 0; each infusion has
+        ``start <= stop`` (``stop`` may be ``inf``).
+        """
+        ne, ni = self.n_events, self.n_infusions
+        for label, arr, n in (
+            ("event_time", self.event_time, ne),
+            ("event_amount", self.event_amount, ne),
+            ("event_factor", self.event_factor, ne),
+            ("infusion_start", self.infusion_start, ni),
+            ("infusion_stop", self.infusion_stop, ni),
+            ("infusion_rate", self.infusion_rate, ni),
+        ):
+            if arr.ndim < 1 or arr.shape[-1] != n:
+                raise ValueError(f"regimen {label} has shape {arr.shape}; expected (..., {n}) for {n} targets")
+        self.batch_shape  # consistent batch axes
+        if not is_concrete(self):
+            return self
+        t = np.asarray(self.event_time)
+        _finite_nonneg("dose time", t, self.event_target)
+        _finite_nonneg("dose amount", np.asarray(self.event_amount), self.event_target)
+        _finite_nonneg("scale factor", np.asarray(self.event_factor), self.event_target)
+        for target in set(self.event_target):
+            cols = [i for i, name in enumerate(self.event_target) if name == target]
+            tt = t[..., cols]
+            bad = np.diff(tt, axis=-1) < 0
+            if bad.any():
+                k = np.argwhere(bad)[0]
+                raise ValueError(
+                    f"dose times for {target!r} are not sorted: {tt[tuple(k[:-1])].tolist()} "
+                    f"(time {tt[tuple(k[:-1]) + (k[-1] + 1,)]} comes after {tt[tuple(k)]})"
+                )
+        start, stop = np.asarray(self.infusion_start), np.asarray(self.infusion_stop)
+        _finite_nonneg("infusion start", start, self.infusion_target)
+        _finite_nonneg("infusion rate", np.asarray(self.infusion_rate), self.infusion_target)
+        bad = np.isnan(stop) | (stop < start)
+        if bad.any():
+            k = tuple(np.argwhere(bad)[0])
+            raise ValueError(
+                f"infusion into {self.infusion_target[k[-1]]!r} stops at {stop[k]} before it starts at {start[k]}"
+            )
+        return self
+
+
+def _bcast_cat(a, b):
+    batch = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    return [jnp.broadcast_to(a, batch + a.shape[-1:]), jnp.broadcast_to(b, batch + b.shape[-1:])]
+
+
+def _finite_nonneg(label: str, arr: np.ndarray, targets: Sequence[str]) -> None:
+    bad = ~np.isfinite(arr) | (arr < 0)
+    if bad.any():
+        k = tuple(np.argwhere(bad)[0])
+        raise ValueError(f"{label} {arr[k]!r} for {targets[k[-1]]!r} must be finite and >= 0")
+
+
+def _vec(x: ArrayLike, n: int | None = None) -> Float[Array, "*batch n"]:
+    a = jnp.asarray(x, dtype=jnp.float64)
+    if a.ndim == 0:
+        a = a[None]
+    if n is not None:
+        a = jnp.broadcast_to(a, a.shape[:-1] + (n,)) if a.shape[-1] == 1 else a
+    return a
+
+
+def bolus(target: str, times: ArrayLike, amounts: ArrayLike) -> Regimen:
+    """Instantaneous doses: ``amounts`` (state unit) added to ``target`` at ``times`` (days).
+
+    ``times`` is a scalar or 1-D array (sorted, >= 0); ``amounts`` a scalar (same for all)
+    or an array of the same length. Several doses at the same time add up.
+    """
+    t = _vec(times)
+    a = _vec(amounts, t.shape[-1])
+    if a.shape[-1] != t.shape[-1]:
+        raise ValueError(f"bolus into {target!r}: {t.shape[-1]} times but {a.shape[-1]} amounts")
+    t, a = jnp.broadcast_arrays(t, a)
+    z = jnp.zeros(t.shape[:-1] + (0,))
+    return Regimen(t, a, jnp.ones_like(t), z, z, z, (target,) * t.shape[-1], ()).check()
+
+
+def scale(target: str, times: ArrayLike, factor: ArrayLike) -> Regimen:
+    """Instantaneous multiplication of ``target`` by ``factor`` (>= 0) at ``times``."""
+    t = _vec(times)
+    f = _vec(factor, t.shape[-1])
+    if f.shape[-1] != t.shape[-1]:
+        raise ValueError(f"scale of {target!r}: {t.shape[-1]} times but {f.shape[-1]} factors")
+    t, f = jnp.broadcast_arrays(t, f)
+    z = jnp.zeros(t.shape[:-1] + (0,))
+    return Regimen(t, jnp.zeros_like(t), f, z, z, z, (target,) * t.shape[-1], ()).check()
+
+
+def infusion(target: str, rate: ArrayLike, start: ArrayLike, stop: ArrayLike) -> Regimen:
+    """Zero-order infusion(s) of ``rate`` (target unit per day) over ``[start, stop)``.
+
+    ``target`` may be a state (the rate is added to its derivative) or a model input (the
+    input equals the sum of the rates of its active infusions). ``stop`` may be ``inf``.
+    """
+    s = _vec(start)
+    e = _vec(stop, s.shape[-1])
+    r = _vec(rate, s.shape[-1])
+    if not (s.shape[-1] == e.shape[-1] == r.shape[-1]):
+        raise ValueError(f"infusion into {target!r}: start, stop and rate lengths differ")
+    s, e, r = jnp.broadcast_arrays(s, e, r)
+    z = jnp.zeros(s.shape[:-1] + (0,))
+    return Regimen(z, z, z, s, e, r, (), (target,) * s.shape[-1]).check()
+
+
+def every(interval: float, start: float = 0.0, count: int = 1) -> Float[Array, " count"]:
+    """``count`` dose times ``start, start + interval, ...`` (days); ``count`` is static."""
+    if count < 1 or int(count) != count:
+        raise ValueError(f"count must be a positive integer; got {count!r}")
+    if is_concrete((interval, start)) and (not np.isfinite(interval) or interval <= 0):
+        raise ValueError(f"dosing interval must be finite and > 0 days; got {interval!r}")
+    return start + interval * jnp.arange(int(count), dtype=jnp.float64)

@@ -1,0 +1,399 @@
+"""Simulate any model with dosing events: one jitted function per model structure.
+
+The solve is split at every event (dose, scaling, infusion start/stop, model
+breakpoint): between two events the right-hand side is smooth and the inputs are
+constant, so the adaptive solver never steps over a dose. A ``lax.scan`` runs over the
+sorted events; each step integrates to the next event with ``diffrax.diffeqsolve``,
+saves the requested times that fall in ``[t_prev, t_event)``, then applies the event.
+Event times are data, not structure, so any parameters and any regimen with the same
+number of events reuse one compiled function, and ``jax.vmap`` batches over either.
+
+Default solver: ``Kvaerno5`` (5th-order L-stable ESDIRK) with a PID step-size controller,
+rtol 1e-6, atol 1e-9. Bone-cell models mix day-scale cell turnover with fast binding and
+with limit cycles whose spikes are stiff; an implicit method keeps step counts bounded
+where an explicit one stalls (``bench/bench_ayati2010.py`` measures both).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+import diffrax as dfx
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, ArrayLike, Float, Int
+
+from models.base import Model, Params, View, is_concrete
+
+from .regimen import Regimen
+
+__all__ = ["simulate", "Solution", "SolveError", "SolverOptions", "STATUS", "trace_count"]
+
+#: Meaning of ``Solution.code`` (and the strings of ``Solution.status``).
+STATUS = (
+    "success",
+    "max_steps_reached",
+    "step_size_too_small",
+    "nonlinear_solver_failed",
+    "nonfinite_state",
+    "solver_error",
+)
+
+_SOLVERS = {
+    "kvaerno5": dfx.Kvaerno5,
+    "kvaerno4": dfx.Kvaerno4,
+    "kvaerno3": dfx.Kvaerno3,
+    "tsit5": dfx.Tsit5,
+    "dopri5": dfx.Dopri5,
+    "dopri8": dfx.Dopri8,
+}
+
+_TRACES = [0]
+
+
+def trace_count() -> int:
+    """How many times the simulation core has been traced (compiled) in this process."""
+    return _TRACES[0]
+
+
+class SolveError(RuntimeError):
+    """Raised by :func:`simulate` (``throw=True``) when a trajectory fails; names which."""
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """Numerical settings (static: changing them compiles a new function).
+
+    Attributes:
+        solver: one of ``kvaerno5`` (default, implicit), ``kvaerno4``, ``kvaerno3``,
+            ``tsit5``, ``dopri5``, ``dopri8`` (explicit).
+        rtol, atol: tolerances of the PID step-size controller (> 0).
+        max_steps: step budget of each segment between two events.
+    """
+
+    solver: str = "kvaerno5"
+    rtol: float = 1e-6
+    atol: float = 1e-9
+    max_steps: int = 100_000
+
+    def __post_init__(self):
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(_SOLVERS)}")
+        for name in ("rtol", "atol"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+                raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
+        if not (isinstance(self.max_steps, int) and self.max_steps > 0):
+            raise ValueError(f"max_steps must be a positive integer; got {self.max_steps!r}")
+
+
+# --------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------
+class Solution(eqx.Module):
+    """Saved trajectory: ``sol["C"]`` is state, input or observable ``C`` at ``sol.ts``.
+
+    Shapes: ``(len(ts), *shape)`` for one trajectory, ``(batch, len(ts), *shape)`` for a
+    batch. ``status`` gives ``"success"`` or why not, per trajectory; ``code`` the same as
+    integers indexing :data:`STATUS`.
+    """
+
+    ts: Float[Array, " t"]
+    ys: Float[Array, "*batch t n"]
+    inputs: Float[Array, "*batch t m"]
+    observables: dict[str, Array]
+    code: Int[Array, "*batch"]
+    state_layout: tuple = eqx.field(static=True)
+    input_layout: tuple = eqx.field(static=True)
+    model_name: str = eqx.field(static=True, default="")
+
+    def keys(self) -> tuple[str, ...]:
+        return (
+            tuple(n for n, *_ in self.state_layout)
+            + tuple(n for n, *_ in self.input_layout)
+            + tuple(self.observables)
+        )
+
+    def __getitem__(self, name: str) -> Array:
+        for layout, arr in ((self.state_layout, self.ys), (self.input_layout, self.inputs)):
+            for key, start, stop, shape in layout:
+                if key == name:
+                    x = arr[..., start:stop]
+                    return x.reshape(x.shape[:-1] + shape)
+        if name in self.observables:
+            return self.observables[name]
+        raise KeyError(f"{self.model_name}: no state, input or observable {name!r}; known: {list(self.keys())}")
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Boolean success mask (a scalar array for one trajectory)."""
+        return np.asarray(self.code) == 0
+
+    @property
+    def status(self) -> np.ndarray | str:
+        """``"success"`` or the reason of failure, per trajectory."""
+        codes = np.asarray(self.code)
+        names = np.asarray(STATUS, dtype=object)[codes]
+        return str(names) if codes.ndim == 0 else names
+
+    def failures(self) -> list[tuple[int, str]]:
+        """``[(batch index, reason), ...]`` of the failed trajectories."""
+        codes = np.atleast_1d(np.asarray(self.code))
+        return [(int(i), STATUS[int(codes[i])]) for i in np.flatnonzero(codes)]
+
+
+# --------------------------------------------------------------------------------------
+# Numerical core (one trajectory; vmapped for batches)
+# --------------------------------------------------------------------------------------
+def _result_code(result) -> Int[Array, ""]:
+    R = dfx.RESULTS
+    nonlinear = (
+        (result == R.nonlinear_divergence)
+        | (result == R.nonlinear_max_steps_reached)
+        | (result == R.singular)
+        | (result == R.breakdown)
+        | (result == R.stagnation)
+        | (result == R.conlim)
+    )
+    return jnp.select(
+        [result == R.successful, result == R.max_steps_reached, result == R.dt_min_reached, nonlinear,
+         (result == R.nonfinite) | (result == R.nonfinite_input)],
+        [0, 1, 2, 3, 4],
+        5,
+    )
+
+
+def _field(t, y, args):
+    model, p, forcing = args
+    return model.vector_field(t, y, p, forcing)
+
+
+def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_slot, p, y0, reg: Regimen):
+    n = model.n_states
+    n_slots = n + model.n_inputs
+    t0, t_end = times[0], times[-1]
+    solver = _SOLVERS[opts.solver]()
+    controller = dfx.PIDController(rtol=opts.rtol, atol=opts.atol)
+
+    def forcing(t):
+        """Zero-order rates into states, then input values, at time t (right-continuous)."""
+        active = (reg.infusion_start <= t) & (t < reg.infusion_stop)
+        f = jnp.zeros(n_slots).at[infusion_slot].add(jnp.where(active, reg.infusion_rate, 0.0))
+        return f.at[n:].add(model.input_vector(t, p))
+
+    def integrate(y, ta, tb):
+        sol = dfx.diffeqsolve(
+            dfx.ODETerm(_field), solver, ta, tb, None, y,
+            args=(model, p, forcing(ta)),
+            saveat=dfx.SaveAt(ts=jnp.clip(times, ta, tb), t1=True),
+            stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
+        )
+        return sol.ys[:-1], sol.ys[-1], _result_code(sol.result)
+
+    # Every time where something happens; only doses/scalings change the state.
+    breaks = jnp.atleast_1d(model.breakpoints(View(p, model.params.layout)))
+    ev_t = jnp.concatenate([reg.event_time, reg.infusion_start, reg.infusion_stop, breaks])
+    k_other = ev_t.shape[0] - reg.event_time.shape[0]
+    ev_state = jnp.concatenate([event_state, jnp.zeros(k_other, dtype=event_state.dtype)])
+    ev_add = jnp.concatenate([reg.event_amount, jnp.zeros(k_other)])
+    ev_mul = jnp.concatenate([reg.event_factor, jnp.ones(k_other)])
+    inside = ev_t <= t_end  # events after the horizon never happen
+    ev_add = jnp.where(inside, ev_add, 0.0)
+    ev_mul = jnp.where(inside, ev_mul, 1.0)
+    ev_t = jnp.clip(ev_t, t0, t_end)
+    order = jnp.argsort(ev_t, stable=True)
+
+    def step(carry, ev):
+        ta, y, out, code = carry
+        tb, s, add, mul = ev
+        ys, y_end, c = integrate(y, ta, jnp.where(code == 0, tb, ta))  # stop stepping once failed
+        out = jnp.where(((times >= ta) & (times < tb))[:, None], ys, out)
+        y_end = y_end.at[s].set(y_end[s] * mul + add)
+        return (tb, y_end, out, jnp.where(code == 0, c, code)), None
+
+    init = (t0, y0, jnp.zeros((times.shape[0], n)), jnp.array(0))
+    events = (ev_t[order], ev_state[order], ev_add[order], ev_mul[order])
+    (ta, y, out, code), _ = jax.lax.scan(step, init, events)
+    ys, _, c = integrate(y, ta, jnp.where(code == 0, t_end, ta))
+    out = jnp.where((times >= ta)[:, None], ys, out)
+    code = jnp.where(code == 0, c, code)
+    code = jnp.where((code == 0) & ~jnp.all(jnp.isfinite(out)), 4, code)
+
+    u = jax.vmap(forcing)(times)[:, n:]
+    obs = jax.vmap(model.observe, in_axes=(0, 0, None, 0))(times, out, p, u)
+    return out, u, obs, code
+
+
+@partial(eqx.filter_jit)
+def _run(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
+    _TRACES[0] += 1  # Python side effect: runs only while tracing
+    fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
+    if any(a is not None for a in batch_axes):
+        fn = jax.vmap(fn, in_axes=batch_axes)
+    return fn(p, y0, reg)
+
+
+# --------------------------------------------------------------------------------------
+# Public entry point: resolve and check inputs, run, wrap
+# --------------------------------------------------------------------------------------
+def simulate(
+    model: Model,
+    times: ArrayLike,
+    params: Params | Mapping[str, Any] | ArrayLike | None = None,
+    y0: Mapping[str, Any] | ArrayLike | None = None,
+    regimen: Regimen | None = None,
+    *,
+    solver: str = "kvaerno5",
+    rtol: float = 1e-6,
+    atol: float = 1e-9,
+    max_steps: int = 100_000,
+    throw: bool = True,
+) -> Solution:
+    """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
+
+    Args:
+        model: a model from :mod:`models` (e.g. ``ayati2010()``).
+        times: 1-D, strictly increasing, finite save times in days; the solve starts at
+            ``times[0]`` from ``y0``.
+        params: ``None`` (the model's defaults), a ``{name: value}`` mapping of overrides,
+            a :class:`~models.base.Params`, or a flat value vector. A leading batch axis
+            (``(B, n)`` values, or overrides given as length-B arrays) solves B sets at once.
+        y0: ``None`` (the model's), a ``{state: value}`` mapping of overrides, or a flat
+            vector ``(n,)`` or batch ``(B, n)``.
+        regimen: a :class:`~solvers.regimen.Regimen` (``None``: no doses). Its arrays may
+            carry a leading batch axis ``B``.
+        solver, rtol, atol, max_steps: see :class:`SolverOptions`.
+        throw: raise :class:`SolveError` naming failed trajectories (default). With
+            ``throw=False`` failed members are returned as NaN, listed in a warning and in
+            ``sol.status`` / ``sol.failures()``; the other members are unaffected.
+
+    Checked before solving (``ValueError`` naming the bad value): times shape, finiteness
+    and order; parameter values finite and inside their declared bounds; ``y0`` shape and
+    finiteness; dose targets that the model does not have; dose times before ``times[0]``,
+    negative, non-finite or unsorted; negative amounts, factors or rates; batch sizes that
+    disagree. Checks on values are skipped when called inside a JAX transformation.
+
+    Returns:
+        A :class:`Solution`. Changing only numbers (parameters, y0, times, dose times and
+        amounts with the same event count) reuses the compiled function.
+    """
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
+    opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps)
+    times = _check_times(times)
+    p = _resolve_params(model, params)
+    y = _resolve_y0(model, y0)
+    reg, event_state, infusion_slot = _resolve_regimen(model, regimen, times)
+
+    sizes = {name: shape[0] for name, shape in (("params", p.batch_shape), ("y0", y.shape[:-1]),
+                                                ("regimen", reg.batch_shape)) if shape}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(f"batch sizes disagree: {sizes}")
+    batch = next(iter(sizes.values()), None)
+    if batch is not None:
+        reg = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape[-1:]), reg)
+    axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen"))
+
+    ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes)
+    sol = Solution(
+        ts=times, ys=ys, inputs=u, observables=obs, code=code,
+        state_layout=tuple((k, *v) for k, v in model.state_layout.items()),
+        input_layout=tuple((k, *v) for k, v in model.input_layout.items()),
+        model_name=model.name,
+    )
+    if not is_concrete(code):
+        return sol
+    failed = sol.failures()
+    if failed:
+        listing = ", ".join(f"#{i} {why}" for i, why in failed[:20]) + (" ..." if len(failed) > 20 else "")
+        where = f"{len(failed)} of {batch} trajectories" if batch is not None else "the trajectory"
+        msg = f"{model.name}: {where} failed: {listing}"
+        if throw:
+            raise SolveError(msg + ". Pass throw=False to keep the others and inspect sol.status.")
+        warnings.warn(msg + "; their values are NaN.", RuntimeWarning, stacklevel=2)
+        bad = ~sol.ok
+        nan_where = lambda a: jnp.where(jnp.reshape(bad, bad.shape + (1,) * (a.ndim - bad.ndim)), jnp.nan, a)
+        sol = eqx.tree_at(lambda s: (s.ys, s.inputs, s.observables), sol,
+                          (nan_where(sol.ys), nan_where(sol.inputs), jax.tree_util.tree_map(nan_where, sol.observables)))
+    return sol
+
+
+def _check_times(times: ArrayLike) -> Float[Array, " t"]:
+    t = jnp.asarray(times, dtype=jnp.float64)
+    if t.ndim != 1 or t.shape[0] < 1:
+        raise ValueError(f"times must be a non-empty 1-D array of days; got shape {t.shape}")
+    if is_concrete(t):
+        tn = np.asarray(t)
+        if not np.all(np.isfinite(tn)):
+            raise ValueError(f"times must be finite; got {tn[~np.isfinite(tn)][0]!r}")
+        d = np.diff(tn)
+        if np.any(d <= 0):
+            k = int(np.flatnonzero(d <= 0)[0])
+            raise ValueError(f"times must increase strictly; times[{k + 1}] = {tn[k + 1]} follows {tn[k]}")
+    return t
+
+
+def _resolve_params(model: Model, params) -> Params:
+    if params is None:
+        return model.params
+    if isinstance(params, Params):
+        if params.specs != model.params.specs:
+            raise ValueError(f"these parameters were not declared for model {model.name!r}")
+        return params.check()
+    if isinstance(params, Mapping):
+        return model.params.replace(**params)
+    return model.params.with_values(params)
+
+
+def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
+    if y0 is None:
+        y = model.y0
+    elif isinstance(y0, Mapping):
+        y = model.with_y0(**y0).y0
+    else:
+        y = jnp.asarray(y0, dtype=jnp.float64)
+    if y.ndim not in (1, 2) or y.shape[-1] != model.n_states:
+        raise ValueError(f"y0 must have shape ({model.n_states},) or (batch, {model.n_states}); got {y.shape}")
+    if is_concrete(y) and not np.all(np.isfinite(np.asarray(y))):
+        k = tuple(np.argwhere(~np.isfinite(np.asarray(y)))[0])
+        labels = [s.name if s.shape == () else f"{s.name}[{i}]" for s in model.states for i in range(s.size)]
+        raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {np.asarray(y)[k]!r}")
+    return y
+
+
+def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regimen, Array, Array]:
+    reg = Regimen.empty() if regimen is None else regimen
+    if not isinstance(reg, Regimen):
+        raise TypeError(f"regimen must be a Regimen (see solvers.bolus/infusion/scale); got {type(reg).__name__}")
+    reg.check()
+    states, inputs = model.state_layout, model.input_layout
+
+    def where(target: str, allow_inputs: bool) -> int:
+        if target in states:
+            start, stop, shape = states[target]
+        elif allow_inputs and target in inputs:
+            start, stop, shape = inputs[target]
+            start += model.n_states
+        else:
+            kinds = "states or inputs" if allow_inputs else "states"
+            known = list(states) + (list(inputs) if allow_inputs else [])
+            raise ValueError(f"dose target {target!r} is not one of model {model.name!r}'s {kinds}: {known}")
+        if shape != ():
+            raise ValueError(f"dose target {target!r} has shape {shape}; dose a scalar state")
+        return start
+
+    event_state = jnp.asarray([where(t, False) for t in reg.event_target], dtype=jnp.int32)
+    infusion_slot = jnp.asarray([where(t, True) for t in reg.infusion_target], dtype=jnp.int32)
+    if is_concrete((reg, times)) and reg.n_events:
+        t0 = float(times[0])
+        et = np.asarray(reg.event_time)
+        if np.any(et < t0):
+            k = tuple(np.argwhere(et < t0)[0])
+            raise ValueError(f"dose time {et[k]} for {reg.event_target[k[-1]]!r} is before the start of the simulation ({t0})")
+    return reg, event_state, infusion_slot
