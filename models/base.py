@@ -283,7 +283,7 @@ class Params(eqx.Module):
             label = self.flat_names()[flat]
             spec = self.specs[[i for i, s in enumerate(self.specs) for _ in range(s.size)][flat]]
             where = f" (batch member {tuple(int(i) for i in idx[:-1])})" if v.ndim > 1 else ""
-            value = v[tuple(idx)]
+            value = float(v[tuple(idx)])
             reason = "is not finite" if not np.isfinite(value) else f"is outside its bounds {list(spec.bounds)}"
             raise ValueError(f"parameter {label!r} = {value!r}{where} {reason} [{spec.unit}]")
         return self

@@ -114,7 +114,7 @@ class Regimen(eqx.Module):
                 k = np.argwhere(bad)[0]
                 raise ValueError(
                     f"dose times for {target!r} are not sorted: {tt[tuple(k[:-1])].tolist()} "
-                    f"(time {tt[tuple(k[:-1]) + (k[-1] + 1,)]} comes after {tt[tuple(k)]})"
+                    f"(time {float(tt[tuple(k[:-1]) + (k[-1] + 1,)])} comes after {float(tt[tuple(k)])})"
                 )
         start, stop = np.asarray(self.infusion_start), np.asarray(self.infusion_stop)
         _finite_nonneg("infusion start", start, self.infusion_target)
@@ -123,7 +123,7 @@ class Regimen(eqx.Module):
         if bad.any():
             k = tuple(np.argwhere(bad)[0])
             raise ValueError(
-                f"infusion into {self.infusion_target[k[-1]]!r} stops at {stop[k]} before it starts at {start[k]}"
+                f"infusion into {self.infusion_target[k[-1]]!r} stops at {float(stop[k])} before it starts at {float(start[k])}"
             )
         return self
 
@@ -137,7 +137,7 @@ def _finite_nonneg(label: str, arr: np.ndarray, targets: Sequence[str]) -> None:
     bad = ~np.isfinite(arr) | (arr < 0)
     if bad.any():
         k = tuple(np.argwhere(bad)[0])
-        raise ValueError(f"{label} {arr[k]!r} for {targets[k[-1]]!r} must be finite and >= 0")
+        raise ValueError(f"{label} {float(arr[k])!r} for {targets[k[-1]]!r} must be finite and >= 0")
 
 
 def _vec(x: ArrayLike, n: int | None = None) -> Float[Array, "*batch n"]:

@@ -54,6 +54,8 @@ _SOLVERS = {
     "dopri8": dfx.Dopri8,
 }
 
+_ADJOINTS = {"reverse": dfx.RecursiveCheckpointAdjoint, "forward": dfx.ForwardMode}
+
 _TRACES = [0]
 
 
@@ -75,14 +77,24 @@ class SolverOptions:
             ``tsit5``, ``dopri5``, ``dopri8`` (explicit).
         rtol, atol: tolerances of the PID step-size controller (> 0).
         max_steps: step budget of each segment between two events.
+        step_to_saves: end a step on every save time (default) so saved values are as
+            accurate as the tolerances say; ``False`` interpolates between steps
+            (Kvaerno5's interpolant is third order: fewer steps, less accurate saves).
+        adjoint: ``"reverse"`` (default; ``jax.grad``/``jacrev`` by checkpointed
+            backpropagation through the solver) or ``"forward"`` (``jax.jvp``/``jacfwd``,
+            cheaper when parameters are few).
     """
 
     solver: str = "kvaerno5"
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps: int = 100_000
+    step_to_saves: bool = True
+    adjoint: str = "reverse"
 
     def __post_init__(self):
+        if self.adjoint not in _ADJOINTS:
+            raise ValueError(f"unknown adjoint {self.adjoint!r}; choose one of {sorted(_ADJOINTS)}")
         if self.solver not in _SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(_SOLVERS)}")
         for name in ("rtol", "atol"):
@@ -179,7 +191,9 @@ def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_s
     n_slots = n + model.n_inputs
     t0, t_end = times[0], times[-1]
     solver = _SOLVERS[opts.solver]()
-    controller = dfx.PIDController(rtol=opts.rtol, atol=opts.atol)
+    # step_ts: land a step on every save time, so saved values carry the solver's own
+    # accuracy rather than that of its (lower-order) dense interpolant.
+    controller = dfx.PIDController(rtol=opts.rtol, atol=opts.atol, step_ts=times if opts.step_to_saves else None)
 
     def forcing(t):
         """Zero-order rates into states, then input values, at time t (right-continuous)."""
@@ -193,6 +207,7 @@ def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_s
             args=(model, p, forcing(ta)),
             saveat=dfx.SaveAt(ts=jnp.clip(times, ta, tb), t1=True),
             stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
+            adjoint=_ADJOINTS[opts.adjoint](),
         )
         return sol.ys[:-1], sol.ys[-1], _result_code(sol.result)
 
@@ -253,6 +268,8 @@ def simulate(
     rtol: float = 1e-6,
     atol: float = 1e-9,
     max_steps: int = 100_000,
+    step_to_saves: bool = True,
+    adjoint: str = "reverse",
     throw: bool = True,
 ) -> Solution:
     """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
@@ -268,7 +285,7 @@ def simulate(
             vector ``(n,)`` or batch ``(B, n)``.
         regimen: a :class:`~solvers.regimen.Regimen` (``None``: no doses). Its arrays may
             carry a leading batch axis ``B``.
-        solver, rtol, atol, max_steps: see :class:`SolverOptions`.
+        solver, rtol, atol, max_steps, step_to_saves, adjoint: see :class:`SolverOptions`.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
             ``sol.status`` / ``sol.failures()``; the other members are unaffected.
@@ -285,7 +302,8 @@ def simulate(
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
-    opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps)
+    opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
+                         step_to_saves=step_to_saves, adjoint=adjoint)
     times = _check_times(times)
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0)
@@ -296,7 +314,7 @@ def simulate(
     if len(set(sizes.values())) > 1:
         raise ValueError(f"batch sizes disagree: {sizes}")
     batch = next(iter(sizes.values()), None)
-    if batch is not None:
+    if "regimen" in sizes:  # batch every regimen array (some may have been shared)
         reg = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape[-1:]), reg)
     axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen"))
 
@@ -311,7 +329,10 @@ def simulate(
         return sol
     failed = sol.failures()
     if failed:
-        listing = ", ".join(f"#{i} {why}" for i, why in failed[:20]) + (" ..." if len(failed) > 20 else "")
+        if batch is None:
+            listing = failed[0][1]
+        else:
+            listing = ", ".join(f"#{i} {why}" for i, why in failed[:20]) + (" ..." if len(failed) > 20 else "")
         where = f"{len(failed)} of {batch} trajectories" if batch is not None else "the trajectory"
         msg = f"{model.name}: {where} failed: {listing}"
         if throw:
@@ -331,11 +352,11 @@ def _check_times(times: ArrayLike) -> Float[Array, " t"]:
     if is_concrete(t):
         tn = np.asarray(t)
         if not np.all(np.isfinite(tn)):
-            raise ValueError(f"times must be finite; got {tn[~np.isfinite(tn)][0]!r}")
+            raise ValueError(f"times must be finite; got {float(tn[~np.isfinite(tn)][0])!r}")
         d = np.diff(tn)
         if np.any(d <= 0):
             k = int(np.flatnonzero(d <= 0)[0])
-            raise ValueError(f"times must increase strictly; times[{k + 1}] = {tn[k + 1]} follows {tn[k]}")
+            raise ValueError(f"times must increase strictly; times[{k + 1}] = {float(tn[k + 1])} follows {float(tn[k])}")
     return t
 
 
@@ -363,7 +384,7 @@ def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
     if is_concrete(y) and not np.all(np.isfinite(np.asarray(y))):
         k = tuple(np.argwhere(~np.isfinite(np.asarray(y)))[0])
         labels = [s.name if s.shape == () else f"{s.name}[{i}]" for s in model.states for i in range(s.size)]
-        raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {np.asarray(y)[k]!r}")
+        raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {float(np.asarray(y)[k])!r}")
     return y
 
 
@@ -395,5 +416,7 @@ def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regi
         et = np.asarray(reg.event_time)
         if np.any(et < t0):
             k = tuple(np.argwhere(et < t0)[0])
-            raise ValueError(f"dose time {et[k]} for {reg.event_target[k[-1]]!r} is before the start of the simulation ({t0})")
+            raise ValueError(
+                f"dose time {float(et[k])} for {reg.event_target[k[-1]]!r} is before the start of the simulation ({t0})"
+            )
     return reg, event_state, infusion_slot

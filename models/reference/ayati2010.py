@@ -23,7 +23,14 @@ full tumour burden (T = L_T)::
 Drug (BIOMD0000000403): V1 = v1 and V2 = v2 while the treatment input ``drug`` is 1,
 which the model switches on at day ``t_drug`` (600 in the paper); V1 slows osteoblast
 removal, V2 slows tumour growth. With g11 = 1.1 the tumour-free steady state is unstable
-and bone cells follow a limit cycle (periodic remodeling; paper Fig. 2).
+and the tumour-free bone cells cycle periodically (paper Fig. 2; from the published
+initial state the period is about 356 days). The orbit is closed but not attracting: its
+amplitude depends on the initial state.
+
+Numerics: osteoclasts fall to about 1e-5 cells between bursts and the timing of the next
+burst depends on log(C) at the trough, so the absolute tolerance on C must sit far below
+the trough (atol 1e-12 already shifts a burst by about 3e-4 in relative terms; use
+rtol 1e-12, atol 1e-16 for reference-quality solutions).
 """
 
 from __future__ import annotations
