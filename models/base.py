@@ -55,6 +55,8 @@ class Param:
             The default ``(0, inf)`` suits rates and concentrations.
         description: what the parameter means.
         shape: array shape of the parameter, ``()`` for a scalar.
+        labels: names of the entries of a 1-D array parameter (e.g. organ names), used
+            in tables and flat labels such as ``w[bone]``.
     """
 
     name: str
@@ -64,6 +66,7 @@ class Param:
     bounds: tuple[float, float] = (0.0, math.inf)
     description: str = ""
     shape: tuple[int, ...] = ()
+    labels: tuple[str, ...] = ()
 
     @property
     def size(self) -> int:
@@ -225,7 +228,8 @@ class Params(eqx.Module):
             if s.shape == ():
                 out.append(s.name)
             else:
-                out.extend(f"{s.name}[{i}]" for i in range(s.size))
+                labels = s.labels if len(s.labels) == s.size else tuple(str(i) for i in range(s.size))
+                out.extend(f"{s.name}[{label}]" for label in labels)
         return tuple(out)
 
     # modification ---------------------------------------------------------------------
@@ -309,7 +313,7 @@ class Model(eqx.Module):
     instance with the published defaults.
 
     Public attributes: ``name``, ``states``, ``inputs``, ``observable_specs``,
-    ``params`` (:class:`Params`), ``y0`` (flat initial state), ``reference``.
+    ``params`` (:class:`Params`), ``y0`` (flat initial state), ``reference``, ``stiff``.
     """
 
     name: str = eqx.field(static=True)
@@ -319,6 +323,9 @@ class Model(eqx.Module):
     inputs: tuple[Input, ...] = eqx.field(static=True, default=())
     observable_specs: tuple[Observable, ...] = eqx.field(static=True, default=())
     reference: str = eqx.field(static=True, default="")
+    #: Numerical hint for solvers: True when fast and slow time scales coexist so that an
+    #: implicit method is needed (measured per model in ``bench/``).
+    stiff: bool = eqx.field(static=True, default=False)
 
     def __check_init__(self):
         n = sum(s.size for s in self.states)
