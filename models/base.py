@@ -25,6 +25,7 @@ Time is in days throughout.
 from __future__ import annotations
 
 import abc
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -113,6 +114,11 @@ class Observable:
 
 def _layout(specs: Sequence[Param | State | Input]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
     """Map each name to ``(start, stop, shape)`` in the flat vector, in declaration order."""
+    return dict(_layout_cached(tuple(specs)))
+
+
+@functools.lru_cache(maxsize=256)
+def _layout_cached(specs: tuple) -> tuple:
     out: dict[str, tuple[int, int, tuple[int, ...]]] = {}
     start = 0
     for spec in specs:
@@ -120,7 +126,7 @@ def _layout(specs: Sequence[Param | State | Input]) -> dict[str, tuple[int, int,
             raise ValueError(f"duplicate name {spec.name!r} in model declaration")
         out[spec.name] = (start, start + spec.size, spec.shape)
         start += spec.size
-    return out
+    return tuple(out.items())
 
 
 def is_concrete(x: Any) -> bool:

@@ -85,14 +85,15 @@ def ayati_antimony(drug: bool, y0=None) -> str:
     """Antimony text of BIOMD0000000402 (``drug=False``) or 403 (``drug=True``)."""
     P = AYATI
     C0, B0, z0, T0 = y0 if y0 is not None else (AYATI_DRUG_Y0 if drug else AYATI_Y0)
-    Cb, Bb = ayati_thresholds(P)
     v1, v2 = (AYATI_DRUG["v1"], AYATI_DRUG["v2"]) if drug else (0.0, 0.0)
     pars = "\n".join(f"  {k} = {v!r};" for k, v in P.items())
     return f"""
 model ayati2010
 {pars}
   v1 = {v1!r}; v2 = {v2!r}; t_on = {AYATI_DRUG['t_on']!r};
-  Cbar = {Cb!r}; Bbar = {Bb!r};
+  gam := g12/(1 + r12)*g21*(1 + r21) - (1 - g11*(1 + r11))*(1 - g22 + r22);
+  Cbar := (beta1/alpha1)^((1 - g22 + r22)/gam)*(beta2/alpha2)^(g21*(1 + r21)/gam);
+  Bbar := (beta1/alpha1)^(g12/(1 + r12)/gam)*(beta2/alpha2)^((1 - g11*(1 + r11))/gam);
   C = {C0!r}; B = {B0!r}; z = {z0!r}; T = {T0!r};
   V1 := piecewise(v1, time >= t_on, 0);
   V2 := piecewise(v2, time >= t_on, 0);
