@@ -75,41 +75,32 @@ class Param:
 
 
 @dataclass(frozen=True)
-class State:
+class _Declared:
+    """Name, unit, description and shape: what states, inputs and observables declare."""
+
+    name: str
+    unit: str
+    description: str = ""
+    shape: tuple[int, ...] = ()
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape, dtype=int))
+
+
+@dataclass(frozen=True)
+class State(_Declared):
     """One state variable: name, unit, description and (for organ axes etc.) shape."""
 
-    name: str
-    unit: str
-    description: str = ""
-    shape: tuple[int, ...] = ()
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=int))
-
 
 @dataclass(frozen=True)
-class Input:
+class Input(_Declared):
     """An exogenous, piecewise-constant signal (zero unless a regimen sets it)."""
 
-    name: str
-    unit: str
-    description: str = ""
-    shape: tuple[int, ...] = ()
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=int))
-
 
 @dataclass(frozen=True)
-class Observable:
+class Observable(_Declared):
     """A named quantity computed from the state (unit and meaning documented)."""
-
-    name: str
-    unit: str
-    description: str = ""
-    shape: tuple[int, ...] = ()
 
 
 def _layout(specs: Sequence[Param | State | Input]) -> dict[str, tuple[int, int, tuple[int, ...]]]:

@@ -149,29 +149,29 @@ def _vec(x: ArrayLike, n: int | None = None) -> Float[Array, "*batch n"]:
     return a
 
 
+def _events(target: str, times: ArrayLike, values: ArrayLike, what: str) -> tuple[Array, Array, Array]:
+    """Times and per-event values as broadcast arrays, plus an empty infusion array."""
+    t = _vec(times)
+    v = _vec(values, t.shape[-1])
+    if v.shape[-1] != t.shape[-1]:
+        raise ValueError(f"{target!r}: {t.shape[-1]} times but {v.shape[-1]} {what}")
+    t, v = jnp.broadcast_arrays(t, v)
+    return t, v, jnp.zeros(t.shape[:-1] + (0,))
+
+
 def bolus(target: str, times: ArrayLike, amounts: ArrayLike) -> Regimen:
     """Instantaneous doses: ``amounts`` (state unit) added to ``target`` at ``times`` (days).
 
     ``times`` is a scalar or 1-D array (sorted, >= 0); ``amounts`` a scalar (same for all)
     or an array of the same length. Several doses at the same time add up.
     """
-    t = _vec(times)
-    a = _vec(amounts, t.shape[-1])
-    if a.shape[-1] != t.shape[-1]:
-        raise ValueError(f"bolus into {target!r}: {t.shape[-1]} times but {a.shape[-1]} amounts")
-    t, a = jnp.broadcast_arrays(t, a)
-    z = jnp.zeros(t.shape[:-1] + (0,))
+    t, a, z = _events(target, times, amounts, "amounts")
     return Regimen(t, a, jnp.ones_like(t), z, z, z, (target,) * t.shape[-1], ()).check()
 
 
 def scale(target: str, times: ArrayLike, factor: ArrayLike) -> Regimen:
     """Instantaneous multiplication of ``target`` by ``factor`` (>= 0) at ``times``."""
-    t = _vec(times)
-    f = _vec(factor, t.shape[-1])
-    if f.shape[-1] != t.shape[-1]:
-        raise ValueError(f"scale of {target!r}: {t.shape[-1]} times but {f.shape[-1]} factors")
-    t, f = jnp.broadcast_arrays(t, f)
-    z = jnp.zeros(t.shape[:-1] + (0,))
+    t, f, z = _events(target, times, factor, "factors")
     return Regimen(t, jnp.zeros_like(t), f, z, z, z, (target,) * t.shape[-1], ()).check()
 
 

@@ -1,0 +1,180 @@
+"""The metastatic cascade as one model: primary -> EMT -> CTCs -> organs -> dormancy ->
+overt metastases (size-structured) -> re-seeding.
+
+Submodels live one per file and contribute their states, parameters and rates; this
+file only wires the fluxes between them (cells/day unless stated):
+
+    shed      = shed_rate (M + shed_E E) T  (singles),   shed_rate H T  (cells in clusters)
+                with T = P + reseed * (metastatic cells)        [primary.py, emt.py, ctc.py]
+    pool      = viable_fraction * shed, minus the portal first-pass capture into the liver
+    arrest    = a_S,o S and a_K,o K per organ                     [organs.py]
+    dormant   = chi_S a_S,o S + chi_K c_K a_K,o K (+ portal capture) - (mu_D + kappa_o) D_o
+    founding  = kappa_o D_o  new metastases per day per organ     [dormancy.py]
+    n_o(x, t) = size density of overt metastases, inflow = founding   [metastases.py]
+
+Organs are an array axis throughout (no per-organ code). Observables follow the clinic:
+``ctc_per_7_5ml`` (CellSearch convention), ``metastatic_burden`` and ``dormant_cells``
+(cells per organ), ``n_metastases`` and ``n_detectable`` (above ``x_detect`` cells).
+Cumulative counters ``shed_total`` and ``founded_total`` give the seeding efficiency
+(founded metastases per shed cell; below 1e-4, Fidler 1970).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+import numpy as np
+
+from ..base import Input, Model, Observable, Params, State
+from . import ctc, dormancy, emt, metastases, organs, presets, primary
+
+INPUTS = (Input("tgf_beta", "rel. TGF-beta", "extra TGF-beta on top of the tumour's baseline (drives EMT)"),)
+INPUTS += dormancy.INPUTS
+
+
+class Cascade(Model):
+    """The composed cascade (see module docstring). Build it with :func:`cascade`."""
+
+    organs: tuple[str, ...] = eqx.field(static=True, default=())
+    growth_law: str = eqx.field(static=True, default="gompertz")
+    n_bins: int = eqx.field(static=True, default=64)
+    ctc_dynamics: str = eqx.field(static=True, default="quasi_steady")
+
+    def _fluxes(self, y, p, u):
+        grid = metastases.grid(p, self.n_bins)
+        burden = metastases.mass(y.n, grid)  # (O,) cells
+        tumour = y.P + p.reseed * jnp.sum(burden)
+        shed_single = p.shed_rate * (y.M + p.shed_E * y.E) * tumour
+        shed_cluster_cells = p.shed_rate * y.H * tumour
+        # primary's viable cells that take the portal route and lodge in the liver first
+        portal = p.portal * p.E_portal * (y.P / jnp.maximum(tumour, 1e-300))
+        captured = p.viable_fraction * portal * jnp.stack([shed_single, shed_cluster_cells])
+        to_pool_S = p.viable_fraction * shed_single - captured[0]
+        to_pool_K = (p.viable_fraction * shed_cluster_cells - captured[1]) / p.cluster_size
+        a_S, a_K = organs.arrest_rates(p, y.R)
+        loss_S = ctc.destruction_single(p) + jnp.sum(a_S)  # 1/day
+        loss_K = ctc.destruction_cluster(p) + jnp.sum(a_K)
+        if self.ctc_dynamics == "quasi_steady":  # the pool turns over in ~1 h: S' = 0
+            S, K = to_pool_S / loss_S, to_pool_K / loss_K
+        else:
+            S, K = y.S, y.K
+        liver = jnp.array([o == "liver" for o in self.organs], dtype=float)
+        seeded = (p.chi_S * (a_S * S + liver * captured[0])
+                  + p.chi_K * (p.cluster_size * a_K * K + liver * captured[1]))
+        founding = dormancy.awakening_rate(p, u) * y.D
+        return dict(burden=burden, shed=shed_single + shed_cluster_cells, to_pool_S=to_pool_S,
+                    to_pool_K=to_pool_K, loss_S=loss_S, loss_K=loss_K, S=S, K=K, seeded=seeded,
+                    founding=founding)
+
+    def rhs(self, t, y, p, u):
+        f = self._fluxes(y, p, u)
+        d = {"P": primary.growth(self.growth_law, y.P, p)}
+        d.update(emt.derivatives(y, p, p.tgf_base + u.tgf_beta))
+        if self.ctc_dynamics == "dynamic":
+            d["S"] = f["to_pool_S"] - f["loss_S"] * y.S
+            d["K"] = f["to_pool_K"] - f["loss_K"] * y.K
+        d["R"] = organs.niche_derivative(p, y.R, y.P)
+        d["D"] = f["seeded"] - (p.mu_D + dormancy.awakening_rate(p, u)) * y.D
+        d["n"] = metastases.derivative(y.n, metastases.grid(p, self.n_bins), p, f["founding"])
+        d["shed_total"] = f["shed"]
+        d["founded_total"] = jnp.sum(f["founding"])
+        return d
+
+    def observables(self, t, y, p, u):
+        f = self._fluxes(y, p, u)
+        grid = metastases.grid(p, self.n_bins)
+        return {
+            "primary": y.P,
+            "metastatic_burden": f["burden"],
+            "dormant_cells": y.D,
+            "ctc_per_7_5ml": ctc.per_7_5ml(f["S"], f["K"], p),
+            "ctc_single": f["S"],
+            "ctc_clusters": f["K"],
+            "ctc_half_life": jnp.log(2.0) / f["loss_S"] * 24.0,
+            "n_metastases": metastases.number(y.n, grid),
+            "n_detectable": metastases.number_above(y.n, grid, p.x_detect),
+            "founding_rate": f["founding"],
+            "seeding_efficiency": y.founded_total / jnp.maximum(y.shed_total, 1.0),
+        }
+
+
+def _states(organ_names, n_bins, ctc_dynamics):
+    O = len(organ_names)
+    pool = ctc.STATES if ctc_dynamics == "dynamic" else ()
+    return (
+        primary.STATES + emt.STATES + pool + organs.states(organ_names) + dormancy.states(organ_names)
+        + (State("n", "1/ln(cells)", "density of metastases per unit log-size, per organ", shape=(O, n_bins)),
+           State("shed_total", "cells", "cumulative cells shed into blood"),
+           State("founded_total", "metastases", "cumulative metastases founded"))
+    )
+
+
+def _observables(O):
+    return (
+        Observable("primary", "cells", "primary tumour burden"),
+        Observable("metastatic_burden", "cells", "overt metastatic burden per organ", (O,)),
+        Observable("dormant_cells", "cells", "dormant DTCs per organ", (O,)),
+        Observable("ctc_per_7_5ml", "cells/7.5 mL", "CTCs (singles + cells in clusters) per 7.5 mL of blood"),
+        Observable("ctc_single", "cells", "single CTCs in the blood"),
+        Observable("ctc_clusters", "clusters", "CTC clusters in the blood"),
+        Observable("ctc_half_life", "h", "half-life of a single CTC in blood (all removal routes)"),
+        Observable("n_metastases", "1", "number of overt metastases per organ", (O,)),
+        Observable("n_detectable", "1", "metastases larger than x_detect per organ", (O,)),
+        Observable("founding_rate", "1/day", "new metastases per day per organ", (O,)),
+        Observable("seeding_efficiency", "1", "metastases founded per cell shed so far"),
+    )
+
+
+CTC_DYNAMICS = ("quasi_steady", "dynamic")
+
+
+def cascade(preset: str = "breast", organs_: tuple[str, ...] | None = None, *, growth_law: str = "gompertz",
+            n_bins: int = 64, P0: float = 1e9, ctc_dynamics: str = "quasi_steady") -> Cascade:
+    """The metastatic cascade with a cancer-type preset.
+
+    Args:
+        preset: ``"breast"``, ``"prostate"``, ``"colorectal"`` or ``"melanoma"``.
+        organs_: organ axis (default bone, lung, liver, brain, skin); see ``organs.ORGANS``.
+        growth_law: primary growth law, one of ``primary.GROWTH_LAWS``.
+        n_bins: size bins of the metastasis density (log-size finite volumes).
+        P0: primary tumour cells at t = 0 (1e9 cells is about 1 g, ~1 cm^3).
+        ctc_dynamics: ``"quasi_steady"`` (default): the CTC pool, which turns over in about
+            an hour (Meng et al. 2004), is held at its quasi-steady state S = inflow / loss,
+            which removes the model's only fast time scale (the relative error is about the
+            CTC lifetime times the relative rate of change of shedding, ~1e-4; tested
+            against ``"dynamic"``, which keeps S and K as stiff states and flags the model
+            ``stiff`` so that an implicit solver is used).
+    """
+    if ctc_dynamics not in CTC_DYNAMICS:
+        raise ValueError(f"unknown ctc_dynamics {ctc_dynamics!r}; choose one of {CTC_DYNAMICS}")
+    organ_names = tuple(organs_) if organs_ is not None else organs.DEFAULT_ORGANS
+    rows = organs.organ_rows(organ_names)
+    if growth_law not in primary.GROWTH_LAWS:
+        raise ValueError(f"unknown growth law {growth_law!r}; choose one of {primary.GROWTH_LAWS}")
+    if not (isinstance(n_bins, int) and n_bins >= 4):
+        raise ValueError(f"n_bins must be an integer >= 4; got {n_bins!r}")
+    if not (np.isfinite(P0) and P0 >= 0):
+        raise ValueError(f"P0 must be a finite number of cells >= 0; got {P0!r}")
+    pre = presets.get(preset)
+    if pre.portal > 0 and "liver" not in organ_names:
+        raise ValueError(f"preset {preset!r} drains through the portal vein to the liver; include 'liver' in organs")
+    specs = (primary.PARAMS + emt.PARAMS + ctc.PARAMS + organs.params(organ_names)
+             + dormancy.params(organ_names) + metastases.params(organ_names))
+    params = Params.from_specs(specs)
+    q = np.array([r.flow for r in rows])
+    E = np.array([r.arrest for r in rows])
+    w = presets.organotropism(pre, organ_names, q, E)
+    f = presets.frequencies(pre, organ_names)
+    params = params.replace(w=w, iota=f / f.max(), portal=pre.portal)
+
+    states = _states(organ_names, n_bins, ctc_dynamics)
+    model = Cascade(
+        name=f"cascade_{preset}", states=states, params=params, y0=jnp.zeros(sum(s.size for s in states)),
+        inputs=INPUTS, observable_specs=_observables(len(organ_names)),
+        reference=f"seedsoil cascade ({pre.source})", stiff=ctc_dynamics == "dynamic",
+        organs=organ_names, growth_law=growth_law, n_bins=n_bins, ctc_dynamics=ctc_dynamics,
+    )
+    # EMT fractions start at their steady state for the baseline TGF-beta
+    k = float(emt.rates(float(params["tgf_base"]), params.view())) / float(params["k_met"])
+    frac = np.array([1.0, k, k * k]) / (1.0 + k + k * k)
+    return model.with_y0(P=P0, E=frac[0], H=frac[1], M=frac[2])

@@ -1,0 +1,55 @@
+"""Primary tumour: growth law (Gompertz by default), resection as a regimen event.
+
+State ``P``: primary tumour cells. Growth laws (chosen by name, static):
+
+* ``gompertz``    dP/dt = r_P P ln(K_P / P)          (Norton 1988; Benzekry et al. 2014)
+* ``exponential`` dP/dt = r_P P
+* ``logistic``    dP/dt = r_P P (1 - P / K_P)
+* ``power``       dP/dt = r_P P^gamma_P               (Hart et al. 1998; Benzekry 2014)
+
+Resection is ``solvers.scale("P", day, residual_fraction)``: the burden drops to the
+residual fraction at that time (1e-3 for an R0 resection leaving microscopic disease is a
+common modelling choice; 0 for a cure).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+
+from ..base import Param, State
+
+GROWTH_LAWS = ("gompertz", "exponential", "logistic", "power")
+
+SRC_BENZEKRY = "Benzekry et al. 2014, PLoS Comput Biol 10:e1003800 (tumour growth laws)"
+SRC_NORTON = "Norton 1988, Cancer Res 48:7067 (Gompertzian breast cancer growth)"
+
+STATES = (State("P", "cells", "primary tumour"),)
+
+PARAMS = (
+    Param("r_P", 6e-4, "1/day", SRC_NORTON, (0.0, 1.0),
+          "primary growth rate (Gompertz r ln(K/P) is the specific rate: ~150-day doubling at 1e9 cells; "
+          "breast doubling times ~50-300 days, Friberg & Mattson 1997 J Surg Oncol 65:284)"),
+    Param("K_P", 3e12, "cells", SRC_NORTON, (1.0, 1e14),
+          "primary carrying capacity (~3 kg; Norton 1988 fitted plateau ~1e12-1e13 cells)"),
+    Param("gamma_P", 2.0 / 3.0, "1", SRC_BENZEKRY, (0.0, 1.0), "power-law growth exponent (power law only)"),
+)
+
+
+def _x_log_k_over_x(x, K):
+    """``x ln(K/x)`` continued by 0 at x = 0 (a resected-to-zero tumour stays zero)."""
+    pos = x > 0
+    xs = jnp.where(pos, x, 1.0)
+    return jnp.where(pos, xs * jnp.log(K / xs), 0.0)
+
+
+def growth(law: str, P, p):
+    """dP/dt (cells/day) under the named growth law."""
+    if law == "gompertz":
+        return p.r_P * _x_log_k_over_x(P, p.K_P)
+    if law == "exponential":
+        return p.r_P * P
+    if law == "logistic":
+        return p.r_P * P * (1.0 - P / p.K_P)
+    if law == "power":
+        return p.r_P * jnp.maximum(P, 0.0) ** p.gamma_P
+    raise ValueError(f"unknown growth law {law!r}; choose one of {GROWTH_LAWS}")

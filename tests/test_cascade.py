@@ -1,0 +1,170 @@
+"""The composed metastatic cascade: presets, clinical numbers, reductions, inputs, errors.
+
+Independent references: published ranges (CTC half-life, seeding inefficiency), the
+site-frequency rankings of the presets' sources typed here, the full (stiff) CTC dynamics
+for the quasi-steady reduction, and the size-structured mass against the convolution of
+the founding history with the closed-form Gompertz growth of one metastasis.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import trapezoid
+
+from models import cascade
+from models.cascade import PRESETS, size_structured
+from solvers import infusion, scale, simulate
+
+FIVE_YEARS = np.linspace(0.0, 5 * 365.0, 74)
+BREAST = cascade("breast")
+ORGANS = BREAST.organs
+
+# Organ rankings by metastatic burden expected from each preset's cited site frequencies
+# (Coleman 2006; Bubendorf 2000; Hugen 2014; Patel 1978): most to least involved.
+EXPECTED = {
+    "breast": ("bone", "lung", "liver", "brain", "skin"),
+    "prostate": ("bone", "lung", "liver", "brain", "skin"),
+    "colorectal": ("liver", "lung", "bone", "brain", "skin"),
+    "melanoma": ("lung", "liver", "skin", "brain", "bone"),
+}
+
+
+@pytest.fixture(scope="module")
+def all_presets():
+    """Every preset, five years, from a single simulate call (presets differ only in values)."""
+    names = sorted(PRESETS)
+    values = jnp.stack([cascade(n).params.values for n in names])
+    return names, simulate(BREAST, FIVE_YEARS, params=values)
+
+
+def test_api_shapes(all_presets):
+    names, sol = all_presets
+    T, O = len(FIVE_YEARS), len(ORGANS)
+    assert ORGANS == ("bone", "lung", "liver", "brain", "skin")
+    assert sol["metastatic_burden"].shape == (len(names), T, O)
+    assert sol["dormant_cells"].shape == (len(names), T, O)
+    assert sol["ctc_per_7_5ml"].shape == (len(names), T)
+    single = simulate(BREAST, FIVE_YEARS)
+    assert single["metastatic_burden"].shape == (T, O) and single["ctc_per_7_5ml"].shape == (T,)
+    np.testing.assert_allclose(single["metastatic_burden"], sol["metastatic_burden"][names.index("breast")],
+                               rtol=1e-10)
+
+
+def test_presets_reproduce_organotropism(all_presets):
+    names, sol = all_presets
+    burden = np.asarray(sol["metastatic_burden"][:, -1, :])
+    for i, name in enumerate(names):
+        ranking = tuple(ORGANS[j] for j in np.argsort(-burden[i]))
+        assert ranking == EXPECTED[name], (name, ranking)
+    colorectal = burden[names.index("colorectal")]
+    assert colorectal[ORGANS.index("liver")] > 0.8 * colorectal.sum()  # almost only liver
+    prostate = burden[names.index("prostate")]
+    assert prostate[ORGANS.index("bone")] > 0.5 * prostate.sum()
+
+
+def test_clinical_numbers(all_presets):
+    names, sol = all_presets
+    half_life = np.asarray(sol["ctc_half_life"])
+    assert np.all((half_life > 1.0) & (half_life < 2.4))  # hours, Meng et al. 2004
+    eff = np.asarray(sol["seeding_efficiency"][:, -1])
+    assert np.all(eff < 1e-4) and np.all(eff > 0)  # < 0.01% of shed cells found a metastasis (Fidler 1970)
+    # shedding: ~1e6 cells per gram (1e9 cells) per day at the start (Butler & Gullino 1975)
+    m = BREAST
+    E, H, M = (float(m.y0[m.state_slice(k)][0]) for k in "EHM")
+    p = m.params
+    per_gram = float(p["shed_rate"]) * (M + H + float(p["shed_E"]) * E) * 1e9
+    assert 5e5 < per_gram < 4e6
+    # untreated breast cancer has detectable metastases within 5 years
+    assert float(sol["n_detectable"][names.index("breast"), -1].sum()) > 1.0
+
+
+def test_quasi_steady_ctc_matches_full_dynamics():
+    times = np.linspace(0.0, 365.0, 13)
+    full = cascade("breast", ctc_dynamics="dynamic")
+    assert full.stiff and not BREAST.stiff
+    y0 = full.with_y0(S=0.0, K=0.0)
+    a = simulate(BREAST, times, rtol=1e-9, atol=1e-9)
+    b = simulate(y0, times, rtol=1e-9, atol=1e-9)  # Kvaerno5 (stiff flag)
+    for key in ("metastatic_burden", "dormant_cells", "n_metastases"):
+        np.testing.assert_allclose(a[key][1:], b[key][1:], rtol=2e-3, err_msg=key)
+    np.testing.assert_allclose(a["ctc_per_7_5ml"][1:], b["ctc_per_7_5ml"][1:], rtol=2e-3)
+
+
+def test_pde_mass_equals_convolution_of_founding_with_gompertz_growth():
+    """Each founded metastasis grows from 1 cell by Gompertz: burden(t) = int F(s) X(t-s) ds."""
+    times = np.linspace(0.0, 3 * 365.0, 1096)
+    model = cascade("breast", n_bins=128)
+    sol = simulate(model, times, rtol=1e-9, atol=1e-12)
+    F = np.asarray(sol["founding_rate"])  # (T, O) per day
+    a, K = np.asarray(model.params["a_met"]), np.asarray(model.params["K_met"])
+    t = times[-1]
+    X = np.asarray(size_structured.gompertz_size(t - times[:, None], a, K))
+    expected = trapezoid(F * X, times, axis=0)
+    np.testing.assert_allclose(sol["metastatic_burden"][-1], expected, rtol=1e-2)
+    np.testing.assert_allclose(sol["n_metastases"][-1], trapezoid(F, times, axis=0), rtol=1e-4)
+
+
+def test_resection_lowers_ctcs_and_later_metastases():
+    times = np.linspace(0.0, 5 * 365.0, 74)
+    untreated = simulate(BREAST, times)
+    resected = simulate(BREAST, times, regimen=scale("P", 30.0, 1e-3))
+    after = times > 60
+    assert np.all(np.asarray(resected["ctc_per_7_5ml"])[after] < 0.1 * np.asarray(untreated["ctc_per_7_5ml"])[after])
+    assert float(resected["n_metastases"][-1].sum()) < 0.5 * float(untreated["n_metastases"][-1].sum())
+
+
+@pytest.mark.parametrize("name", ["inflammation", "immunosuppression"])
+def test_inputs_raise_awakening(name):
+    times = np.linspace(0.0, 2 * 365.0, 25)
+    base = simulate(BREAST, times)
+    pushed = simulate(BREAST, times, regimen=infusion(name, 1.0 if name == "inflammation" else 0.9, 365.0, np.inf))
+    before, after = times < 365, times > 400
+    np.testing.assert_allclose(pushed["founding_rate"][before], base["founding_rate"][before], rtol=1e-9)
+    assert np.all(np.asarray(pushed["founding_rate"])[after] > 1.4 * np.asarray(base["founding_rate"])[after])
+
+
+def test_tgf_beta_drives_emt_and_shedding():
+    times = np.linspace(0.0, 100.0, 11)
+    base = simulate(BREAST, times)
+    tgf = simulate(BREAST, times, regimen=infusion("tgf_beta", 4.0, 0.0, np.inf))
+    assert tgf["M"][-1] > 3 * base["M"][-1] and tgf["E"][-1] < base["E"][-1]
+    np.testing.assert_allclose(tgf["E"] + tgf["H"] + tgf["M"], 1.0, rtol=1e-9)  # fractions conserved
+    assert tgf["ctc_per_7_5ml"][-1] > 2 * base["ctc_per_7_5ml"][-1]
+
+
+def test_organ_axis_vectorises():
+    """The per-organ transport is one array operation: it equals a vmap over organs."""
+    p = BREAST.params.view()
+    edges = size_structured.log_size_grid(p.K_met, BREAST.n_bins)
+    rng = np.random.default_rng(0)
+    n = jnp.asarray(rng.random((len(ORGANS), BREAST.n_bins)))
+    inflow = jnp.arange(1.0, len(ORGANS) + 1.0)
+    speed = p.a_met[:, None] * (jnp.log(p.K_met)[:, None] - edges)
+    batched = size_structured.transport_rhs(n, edges, speed, inflow)
+    mapped = jax.vmap(size_structured.transport_rhs)(n, edges, speed, inflow)
+    np.testing.assert_allclose(batched, mapped, rtol=1e-14)
+
+
+def test_growth_laws_and_organ_subsets():
+    times = np.linspace(0.0, 200.0, 5)
+    for law in ("exponential", "logistic", "power"):
+        sol = simulate(cascade("breast", growth_law=law), times)
+        assert np.all(np.diff(np.asarray(sol["primary"])) > 0)
+    four = cascade("breast", ("bone", "lung", "liver", "brain"))
+    assert simulate(four, times)["metastatic_burden"].shape == (5, 4)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unknown preset 'pancreas'"):
+        cascade("pancreas")
+    with pytest.raises(ValueError, match=r"unknown organ\(s\) \['kidney'\]"):
+        cascade("breast", ("bone", "kidney"))
+    with pytest.raises(ValueError, match="include 'liver'"):
+        cascade("colorectal", ("bone", "lung"))
+    with pytest.raises(ValueError, match="unknown growth law 'linear'"):
+        cascade("breast", growth_law="linear")
+    with pytest.raises(ValueError, match="unknown ctc_dynamics"):
+        cascade("breast", ctc_dynamics="fast")
+    with pytest.raises(ValueError, match=r"parameter 'w\[bone\]' = -1.0"):
+        BREAST.with_params(w=jnp.array([-1.0, 1.0, 1.0, 1.0, 1.0]))
