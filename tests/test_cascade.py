@@ -168,3 +168,15 @@ def test_bad_input():
         cascade("breast", ctc_dynamics="fast")
     with pytest.raises(ValueError, match=r"parameter 'w\[bone\]' = -1.0"):
         BREAST.with_params(w=jnp.array([-1.0, 1.0, 1.0, 1.0, 1.0]))
+
+
+def test_metastases_reseed_the_blood():
+    """With the primary removed, CTCs come from metastases; without re-seeding they vanish."""
+    times = np.linspace(0.0, 4 * 365.0, 9)
+    resect = scale("P", 10.0, 0.0)
+    seeding = simulate(BREAST, times, regimen=resect)
+    silent = simulate(BREAST, times, params={"reseed": 0.0}, regimen=resect)
+    late = times > 365
+    assert np.all(np.asarray(silent["ctc_per_7_5ml"])[late] == 0.0)
+    assert np.all(np.asarray(seeding["ctc_per_7_5ml"])[late] > 0.0)
+    np.testing.assert_allclose(seeding["primary"][late], 0.0)
