@@ -95,7 +95,8 @@ def params(organs: tuple[str, ...]) -> tuple[Param, ...]:
         Param("E", arr("arrest"), "1", SRC_ARREST, (0.0, 1.0), "per-pass arrest probability of a single CTC",
               shape=n, labels=organs),
         Param("f_K", 20.0, "1", SRC_ARREST, (0.0, 1e4), "how much more readily a cluster lodges than a single cell"),
-        Param("w", (1.0,) * n[0], "1", "presets.py (cancer-type organotropism)", (0.0, 1e3),
+        Param("w", (1.0,) * n[0], "1", "Mueller et al. 2001, Nature 410:50 (CXCR4/CXCL12); per preset from site "
+              "frequencies (presets.py)", (0.0, 1e3),
               "organotropism weight of the cancer type", shape=n, labels=organs),
         Param("portal", 0.0, "1", SRC_WEISS, (0.0, 1.0), "fraction of primary venous drainage through the portal vein"),
         Param("E_portal", 0.8, "1", SRC_WEISS, (0.0, 1.0),
