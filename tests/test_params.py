@@ -5,15 +5,17 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import ayati2010, komarova2003, lemaire2004
+from models import (ayati2010, cascade, denosumab, iwata2000, komarova2003, lemaire2004, vicious_cycle,
+                    zoledronic_acid)
 
 
-@pytest.mark.parametrize("factory", [komarova2003, lemaire2004, ayati2010])
+@pytest.mark.parametrize("factory", [komarova2003, lemaire2004, ayati2010, iwata2000, cascade, vicious_cycle,
+                                     denosumab, zoledronic_acid])
 def test_every_parameter_documents_unit_and_source(factory):
     model = factory()
     for spec in model.params.specs:
         assert spec.unit and spec.source and spec.description, spec.name
-        assert "20" in spec.source  # a year: every default names its paper
+        assert "19" in spec.source or "20" in spec.source or "ICRP" in spec.source, spec.name  # names its paper
     for s in model.states:
         assert s.unit and s.description
     assert model.reference
