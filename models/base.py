@@ -37,7 +37,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["Param", "State", "Input", "Observable", "Params", "View", "Model", "is_concrete", "positive_part"]
+__all__ = ["Param", "State", "Input", "Observable", "Params", "View", "Model", "is_concrete", "positive_part", "x_log_ratio"]
 
 
 # --------------------------------------------------------------------------------------
@@ -452,6 +452,14 @@ class Model(eqx.Module):
             lines += [f"  {s.name:<10} [{s.unit}] {s.description}" for s in self.inputs]
         lines += ["parameters:", self.params.table()]
         return "\n".join(lines)
+
+
+def x_log_ratio(x: Array, K: Array) -> Array:
+    """``x ln(K/x)``, the Gompertz growth term, continued by its limit 0 at ``x = 0`` (a
+    tumour resected to zero stays zero) with a finite gradient there."""
+    pos = x > 0
+    safe = jnp.where(pos, x, 1.0)
+    return jnp.where(pos, safe * jnp.log(K / safe), 0.0)
 
 
 def positive_part(x: Array) -> Array:

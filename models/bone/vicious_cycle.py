@@ -41,7 +41,7 @@ from types import SimpleNamespace
 
 import jax.numpy as jnp
 
-from ..base import Input, Model, Observable, Param, Params, State
+from ..base import Input, Model, Observable, Param, Params, State, x_log_ratio
 from ..reference.lemaire2004 import PARAMS as LEMAIRE_PARAMS
 from ..reference.lemaire2004 import occupancies
 
@@ -88,12 +88,6 @@ OBSERVABLES = (
 )
 
 
-def _gompertz(T, K):
-    pos = T > 0
-    Ts = jnp.where(pos, T, 1.0)
-    return jnp.where(pos, Ts * jnp.log(K / Ts), 0.0)
-
-
 class ViciousCycle(Model):
     """Lemaire 2004 bone cells with a PTHrP-secreting, TGF-beta-responsive tumour."""
 
@@ -113,7 +107,7 @@ class ViciousCycle(Model):
             "R": p.D_R * pi_C - D_B / pi_C * y.R,
             "B": D_B / pi_C * y.R - p.k_B * y.B,
             "C": p.D_C * pi_L - (p.D_A * pi_C + u.za_effect) * y.C,
-            "T": p.r_T * (1.0 + p.g_T * s) * _gompertz(y.T, p.K_T),
+            "T": p.r_T * (1.0 + p.g_T * s) * x_log_ratio(y.T, p.K_T),
             "z": p.k_z * (y.B / p.B_bar - y.C / p.C_bar),
         }
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ..base import Param, State
+from ..base import Param, State, x_log_ratio
 
 GROWTH_LAWS = ("gompertz", "exponential", "logistic", "power")
 
@@ -35,17 +35,10 @@ PARAMS = (
 )
 
 
-def _x_log_k_over_x(x, K):
-    """``x ln(K/x)`` continued by 0 at x = 0 (a resected-to-zero tumour stays zero)."""
-    pos = x > 0
-    xs = jnp.where(pos, x, 1.0)
-    return jnp.where(pos, xs * jnp.log(K / xs), 0.0)
-
-
 def growth(law: str, P, p):
     """dP/dt (cells/day) under the named growth law."""
     if law == "gompertz":
-        return p.r_P * _x_log_k_over_x(P, p.K_P)
+        return p.r_P * x_log_ratio(P, p.K_P)
     if law == "exponential":
         return p.r_P * P
     if law == "logistic":

@@ -95,7 +95,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..base import Model, Observable, Param, Params, State, View
+from ..base import Model, Observable, Param, Params, State, View, x_log_ratio
 
 __all__ = [
     "log_size_grid",
@@ -253,11 +253,9 @@ def count_above(
 # Iwata et al. 2000: growth and colonisation laws
 # --------------------------------------------------------------------------------------
 def gompertz_rate(x: Array, a: Array, b: Array) -> Array:
-    """Gompertz growth ``g(x) = a x ln(b/x)`` [cells/day] of the primary tumour and of every
-    metastasis (Iwata et al. 2000); ``g(0) = 0``, so a fully resected tumour stays at zero."""
-    pos = x > 0
-    safe = jnp.where(pos, x, 1.0)
-    return jnp.where(pos, a * safe * jnp.log(b / safe), 0.0)
+    """Gompertz growth ``g(x) = a x ln(b/x)`` [cells/day] (Iwata et al. 2000; same law for primary and metastases);
+    ``g(0) = 0`` so that a fully resected tumour stays at zero."""
+    return a * x_log_ratio(x, b)
 
 
 def colonisation_rate(x: Array, m: Array, alpha: Array) -> Array:

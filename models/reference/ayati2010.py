@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from ..base import Input, Model, Observable, Param, Params, State, positive_part
+from ..base import Input, Model, Observable, Param, Params, State, positive_part, x_log_ratio
 
 SOURCE = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000402)"
 SOURCE_DRUG = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000403)"
@@ -94,13 +94,6 @@ def thresholds(p) -> tuple:
     return C_bar, B_bar
 
 
-def _gompertz_log(T, L):
-    """``T ln(L/T)``, continued by its limit 0 at T = 0 (and gradient-safe there)."""
-    positive = T > 0
-    T_safe = jnp.where(positive, T, 1.0)
-    return jnp.where(positive, T_safe * jnp.log(L / T_safe), 0.0)
-
-
 class Ayati2010(Model):
     """Ayati 2010 bone/tumour model (equations, units and sources in the module docstring)."""
 
@@ -113,7 +106,7 @@ class Ayati2010(Model):
             "C": p.alpha1 * y.C ** (p.g11 * (1 + p.r11 * tau)) * y.B ** (p.g21 * (1 + p.r21 * tau)) - p.beta1 * y.C,
             "B": p.alpha2 * y.C ** (p.g12 / (1 + p.r12 * tau)) * y.B ** (p.g22 - p.r22 * tau) - (p.beta2 - V1) * y.B,
             "z": -p.k1 * positive_part(y.C - C_bar) + p.k2 * positive_part(y.B - B_bar),
-            "T": (p.gamma_T - V2) * _gompertz_log(y.T, p.L_T),
+            "T": (p.gamma_T - V2) * x_log_ratio(y.T, p.L_T),
         }
 
     def scheduled_inputs(self, t, p):
