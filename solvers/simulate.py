@@ -83,7 +83,8 @@ class SolverOptions:
         max_steps: step budget of each segment between two events.
         step_to_saves: end a step on every save time (default) so saved values are as
             accurate as the tolerances say; ``False`` interpolates between steps
-            (Kvaerno5's interpolant is third order: fewer steps, less accurate saves).
+            with the solver's dense output, which is of lower order than its steps
+            (Kvaerno5's is third order): fewer steps, less accurate saved values.
         adjoint: ``"reverse"`` (default; ``jax.grad``/``jacrev`` by checkpointed
             backpropagation through the solver) or ``"forward"`` (``jax.jvp``/``jacfwd``,
             cheaper when parameters are few).
