@@ -26,10 +26,10 @@ def _enable_compilation_cache() -> None:
 
 _enable_compilation_cache()
 
-from .regimen import Regimen, bolus, every, infusion, scale  # noqa: E402
+from .regimen import Regimen, bolus, every, from_schedule, infusion, scale  # noqa: E402
 from .simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count  # noqa: E402
 
 __all__ = [
     "Regimen", "STATUS", "Solution", "SolveError", "SolverOptions",
-    "bolus", "every", "infusion", "scale", "simulate", "trace_count",
+    "bolus", "every", "from_schedule", "infusion", "scale", "simulate", "trace_count",
 ]

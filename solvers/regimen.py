@@ -29,7 +29,7 @@ from jaxtyping import Array, ArrayLike, Float
 
 from models.base import is_concrete
 
-__all__ = ["Regimen", "bolus", "scale", "infusion", "every"]
+__all__ = ["Regimen", "bolus", "scale", "infusion", "every", "from_schedule"]
 
 
 class Regimen(eqx.Module):
@@ -198,3 +198,24 @@ def every(interval: float, start: float = 0.0, count: int = 1) -> Float[Array, "
     if is_concrete((interval, start)) and (not np.isfinite(interval) or interval <= 0):
         raise ValueError(f"dosing interval must be finite and > 0 days; got {interval!r}")
     return start + interval * jnp.arange(int(count), dtype=jnp.float64)
+
+
+def from_schedule(schedule, start: ArrayLike = 0.0, count: int = 1, interval: ArrayLike | None = None,
+                  amount: ArrayLike | None = None) -> Regimen:
+    """The regimen of a dosing schedule (any object with ``state``, ``amount``,
+    ``interval``, ``duration`` and ``loading`` attributes, e.g. ``models.drugs.XGEVA_Q4W``).
+
+    ``count`` regular doses from day ``start`` every ``interval`` days (the schedule's unless
+    given), plus its loading doses at ``start + loading``. ``count`` fixes the number of
+    events and so the compiled shape; ``start``, ``interval`` and ``amount`` are numbers
+    that ``jax.vmap`` may sweep. Injections become boluses of ``amount`` into ``state``;
+    infusions a zero-order rate ``amount / duration`` over ``duration`` days.
+    """
+    interval = schedule.interval if interval is None else interval
+    amount = schedule.amount if amount is None else amount
+    times = every(interval, start, count)
+    if schedule.loading:
+        times = jnp.sort(jnp.concatenate([times, start + jnp.asarray(schedule.loading, dtype=jnp.float64)]))
+    if schedule.duration > 0:
+        return infusion(schedule.state, amount / schedule.duration, times, times + schedule.duration)
+    return bolus(schedule.state, times, amount)

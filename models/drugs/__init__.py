@@ -5,9 +5,23 @@
   and bone-resorption-marker read-outs.
 * :func:`zoledronic_acid`: IV zoledronic acid, plasma / soft tissue / bone surface / urine,
   calibrated to the Zometa label's three-phase disposition and 24-h urinary recovery.
+* label dosing schedules as data (``XGEVA_Q4W``, ``PROLIA_Q6M``, ``ZOLEDRONIC_ACID_Q4W``,
+  ...), turned into regimens by ``solvers.from_schedule``.
 """
 
 from .denosumab import Denosumab, denosumab
+from .schedules import (
+    PROLIA_Q6M,
+    SCHEDULES,
+    XGEVA_Q4W,
+    XGEVA_Q4W_LOADING,
+    ZOLEDRONIC_ACID_Q4W,
+    ZOLEDRONIC_ACID_Q12W,
+    Schedule,
+)
 from .zoledronic_acid import ZoledronicAcid, zoledronic_acid
 
-__all__ = ["Denosumab", "ZoledronicAcid", "denosumab", "zoledronic_acid"]
+__all__ = [
+    "Denosumab", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",
+    "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "denosumab", "zoledronic_acid",
+]

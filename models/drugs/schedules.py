@@ -1,0 +1,59 @@
+"""Label dosing schedules as plain data (no solver code): what, where, how much, how often.
+
+A :class:`Schedule` names the model state that receives the dose, the label amount (mg),
+the infusion duration (0 for an injection) and the dosing interval (days). The solvers
+turn it into a regimen with ``solvers.from_schedule(schedule, start=..., count=...)``,
+where start day, interval and extra (loading) doses are numbers that ``jax.vmap`` can
+sweep without recompiling.
+
+Sources: Xgeva (denosumab 120 mg) and Prolia (denosumab 60 mg) US labels, section 2;
+Zometa (zoledronic acid) US label, section 2.3 (4 mg IV over no less than 15 minutes every
+3-4 weeks for bone metastases of solid tumours); every-12-weeks zoledronic acid:
+Himelstein et al. 2017, JAMA 317:48 (CALGB 70604, non-inferior to every 4 weeks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .zoledronic_acid import INFUSION_DAYS
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A label dosing schedule.
+
+    Attributes:
+        name: label-style description.
+        state: model state that receives the dose (the denosumab ``depot``, the zoledronic
+            acid ``plasma``).
+        amount: label dose in mg.
+        interval: days between doses.
+        duration: infusion duration in days (0: an injection, i.e. a bolus).
+        loading: extra doses on these days after the start (e.g. Xgeva's days 8 and 15 for
+            giant cell tumour of bone).
+        source: where the schedule comes from.
+    """
+
+    name: str
+    state: str
+    amount: float
+    interval: float
+    duration: float = 0.0
+    loading: tuple[float, ...] = ()
+    source: str = ""
+
+
+XGEVA_Q4W = Schedule("denosumab 120 mg SC every 4 weeks (Xgeva)", "depot", 120.0, 28.0,
+                     source="Xgeva US label, section 2.1")
+XGEVA_Q4W_LOADING = Schedule("denosumab 120 mg SC every 4 weeks with 120 mg on days 8 and 15 (Xgeva, GCTB)",
+                             "depot", 120.0, 28.0, loading=(7.0, 14.0), source="Xgeva US label, section 2.2")
+PROLIA_Q6M = Schedule("denosumab 60 mg SC every 6 months (Prolia)", "depot", 60.0, 182.5,
+                      source="Prolia US label, section 2.1")
+ZOLEDRONIC_ACID_Q4W = Schedule("zoledronic acid 4 mg IV over 15 min every 4 weeks (Zometa)", "plasma", 4.0, 28.0,
+                               duration=INFUSION_DAYS, source="Zometa US label, section 2.3")
+ZOLEDRONIC_ACID_Q12W = Schedule("zoledronic acid 4 mg IV over 15 min every 12 weeks", "plasma", 4.0, 84.0,
+                                duration=INFUSION_DAYS, source="Himelstein et al. 2017, JAMA 317:48")
+
+SCHEDULES = {s.name: s for s in (XGEVA_Q4W, XGEVA_Q4W_LOADING, PROLIA_Q6M, ZOLEDRONIC_ACID_Q4W,
+                                  ZOLEDRONIC_ACID_Q12W)}
