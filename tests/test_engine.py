@@ -10,6 +10,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from models.base import Input, Model, Param, Params, State
 from solvers import Regimen, bolus, every, infusion, scale, simulate, trace_count
@@ -144,3 +146,17 @@ def test_empty_regimen_and_none_are_the_same():
     b = simulate(MODEL, TIMES, y0={"A": 4.0}, regimen=Regimen.empty(), **TIGHT)
     np.testing.assert_allclose(a["A"], closed_form(TIMES, K, A0=4.0), rtol=1e-8)
     np.testing.assert_array_equal(a["A"], b["A"])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(
+    times=st.lists(st.floats(0.0, 20.0, allow_nan=False), min_size=5, max_size=5),
+    amounts=st.lists(st.floats(0.0, 100.0, allow_nan=False), min_size=5, max_size=5),
+    k=st.floats(0.01, 2.0),
+)
+def test_any_bolus_train_matches_closed_form(times, amounts, k):
+    """Property: five doses at arbitrary (sorted, possibly equal) times and amounts, any k."""
+    times = np.sort(np.asarray(times))
+    sol = simulate(MODEL, TIMES, params={"k": k}, regimen=bolus("A", times, amounts), **TIGHT)
+    ref = closed_form(TIMES, k, boluses=zip(times, amounts))
+    np.testing.assert_allclose(sol["A"], ref, rtol=1e-8, atol=1e-10)
