@@ -10,11 +10,12 @@ jax.config.update("jax_enable_x64", True)
 from .base import Input, Model, Observable, Param, Params, State, View  # noqa: E402
 from .bone import vicious_cycle  # noqa: E402
 from .cascade import cascade, iwata2000  # noqa: E402
+from .compose import Link, compose  # noqa: E402
 from .drugs import denosumab, zoledronic_acid  # noqa: E402
 from .reference import ayati2010, komarova2003, lemaire2004  # noqa: E402
 
 __all__ = [
-    "Input", "Model", "Observable", "Param", "Params", "State", "View",
-    "ayati2010", "cascade", "denosumab", "iwata2000", "komarova2003", "lemaire2004", "vicious_cycle",
+    "Input", "Link", "Model", "Observable", "Param", "Params", "State", "View",
+    "ayati2010", "cascade", "compose", "denosumab", "iwata2000", "komarova2003", "lemaire2004", "vicious_cycle",
     "zoledronic_acid",
 ]

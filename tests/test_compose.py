@@ -1,0 +1,70 @@
+"""Composed models: a link behaves exactly like setting the input, parts stay independent
+without links, and denosumab's RANKL occupancy drives the bone model."""
+
+import dataclasses
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from models import Link, compose, denosumab, lemaire2004, vicious_cycle
+from models.base import Model, Observable, Param, Params, State
+from models.drugs import XGEVA_Q4W
+from solvers import bolus, from_schedule, infusion, simulate
+
+TIMES = np.linspace(0.0, 140.0, 71)
+COMPOSED_XGEVA = dataclasses.replace(XGEVA_Q4W, state="pk.depot")  # the depot of the part named "pk"
+
+
+class Constant(Model):
+    """dc/dt = 0; observable ``value = gain * c``."""
+
+    def rhs(self, t, y, p, u):
+        return {"c": 0.0 * y.c}
+
+    def observables(self, t, y, p, u):
+        return {"value": p.gain * y.c}
+
+
+def constant(c=1.0):
+    return Constant(name="constant", states=(State("c", "pM/day"),),
+                    params=Params.from_specs((Param("gain", 1.0, "1", "test model"),)),
+                    y0=jnp.array([c]), observable_specs=(Observable("value", "pM/day"),))
+
+
+def test_link_equals_setting_the_input():
+    """A constant source linked to Lemaire's PTH input from day 20 (the source is switched
+    on by a bolus) gives exactly the Lemaire response to a PTH infusion from day 20."""
+    model = compose({"src": constant(0.0), "bone": lemaire2004()}, [Link("src", "value", "bone", "I_P", scale=2.0)])
+    linked = simulate(model, TIMES, regimen=bolus("src.c", 20.0, 500.0), rtol=1e-10, atol=1e-14)
+    direct = simulate(lemaire2004(), TIMES, regimen=infusion("I_P", 1000.0, 20.0, np.inf), rtol=1e-10, atol=1e-14)
+    for name in ("R", "B", "C"):
+        np.testing.assert_allclose(linked[f"bone.{name}"], direct[name], rtol=1e-9)
+
+
+def test_parts_without_links_match_separate_solves():
+    model = compose({"pk": denosumab(), "bone": vicious_cycle()})
+    together = simulate(model, TIMES, regimen=from_schedule(COMPOSED_XGEVA, count=5), rtol=1e-10, atol=1e-12)
+    pk = simulate(denosumab(), TIMES, regimen=from_schedule(XGEVA_Q4W, count=5), rtol=1e-10, atol=1e-12)
+    bone = simulate(vicious_cycle(), TIMES, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(together["pk.C_free"], pk["C_free"], rtol=1e-8)
+    np.testing.assert_allclose(together["bone.CTX"], bone["CTX"], rtol=1e-8)
+
+
+def test_denosumab_suppresses_resorption_in_the_bone_model():
+    model = compose({"pk": denosumab("bone_metastases"), "bone": vicious_cycle()},
+                    [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
+    treated = simulate(model, TIMES, regimen=from_schedule(COMPOSED_XGEVA, count=5))
+    untreated = simulate(model, TIMES)
+    assert float(treated["pk.RANKL_occupancy"][-1]) > 0.9
+    assert float(treated["bone.CTX"][-1]) < 0.2 * float(untreated["bone.CTX"][-1])
+    assert float(treated["bone.bone_volume"][-1]) > float(untreated["bone.bone_volume"][-1])
+
+
+def test_bad_links():
+    with pytest.raises(ValueError, match="link source 'drug' is not a part"):
+        compose({"bone": vicious_cycle()}, [Link("drug", "x", "bone", "za_effect")])
+    with pytest.raises(ValueError, match="'pk' has no observable 'AUC'"):
+        compose({"pk": denosumab(), "bone": vicious_cycle()}, [Link("pk", "AUC", "bone", "za_effect")])
+    with pytest.raises(ValueError, match="'bone' has no input 'drug'"):
+        compose({"pk": denosumab(), "bone": vicious_cycle()}, [Link("pk", "RANKL_occupancy", "bone", "drug")])
