@@ -69,3 +69,21 @@ def test_rankl_inhibition_drives_osteoclasts_toward_zero(name, doses):
     untreated = simulate(MODEL, DAYS)
     treated = simulate(MODEL, DAYS, regimen=infusion(name, doses[-1], 0.0, np.inf))
     assert treated["bone_volume"][-1] > untreated["bone_volume"][-1]
+
+
+def test_tumour_as_input_matches_tumour_as_state():
+    """Driving the input with the state model's own tumour trajectory reproduces it: here a
+    constant tumour (r_T = 0) of 3e5 cells, set as a state in one and an input in the other."""
+    days = np.linspace(0.0, 60.0, 13)
+    as_state = simulate(vicious_cycle(3e5), days, params={"r_T": 0.0}, rtol=1e-10, atol=1e-14)
+    driven = vicious_cycle(tumour="input")
+    as_input = simulate(driven, days, regimen=infusion("tumour_cells", 3e5, 0.0, np.inf), rtol=1e-10, atol=1e-14)
+    for name in ("C", "B", "bone_volume", "growth_boost"):
+        np.testing.assert_allclose(as_input[name], as_state[name], rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="tumour must be 'state' or 'input'"):
+        vicious_cycle(tumour="both")
+
+
+def test_bone_volume_stays_positive_under_a_large_tumour():
+    sol = simulate(vicious_cycle(1e7), np.linspace(0.0, 365.0, 13))
+    assert np.all(np.asarray(sol["bone_volume"]) > 0.0) and sol["bone_volume"][-1] < 10.0

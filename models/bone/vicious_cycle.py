@@ -19,7 +19,9 @@ resorption, so its action pi_C rises with C). Its equations are used unchanged
 * bone volume and turnover markers (% of baseline; formation by osteoblasts, resorption
   by osteoclasts balance at the tumour-free steady state)::
 
-      dz/dt = k_z (B / B_bar - C / C_bar)                   (% per day)
+      dz/dt = k_z (B / B_bar - (C / C_bar) (z / 100))       (% per day)
+
+  (resorption needs bone to resorb: it scales with the bone left, so z stays positive)
       CTX = 100 C / C_bar,   P1NP = 100 B / B_bar           (% of baseline)
 
 Drug inputs (zero unless a regimen sets them; ``models/drugs`` will drive them from PK):
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import equinox as eqx
 import jax.numpy as jnp
 
 from ..base import Input, Model, Observable, Param, Params, State, x_log_ratio
@@ -69,11 +72,11 @@ INPUTS = (
 PARAMS = LEMAIRE_PARAMS + (
     Param("C_bar", 9.127e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoclast steady state"),
     Param("B_bar", 7.283e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoblast steady state"),
-    Param("k_z", 2.26, "%/day", SRC_JOHNSON, (0.0, 100.0), "bone volume change per unit formation-resorption imbalance"),
-    Param("r_T", 0.018, "1/day", SRC_JOHNSON, (0.0, 10.0), "tumour Gompertz rate in bone"),
+    Param("k_z", 2.28, "%/day", SRC_JOHNSON, (0.0, 100.0), "bone volume change per unit formation-resorption imbalance"),
+    Param("r_T", 0.0198, "1/day", SRC_JOHNSON, (0.0, 10.0), "tumour Gompertz rate in bone"),
     Param("K_T", 1e8, "cells", SRC_JOHNSON, (1.0, 1e14), "tumour carrying capacity in bone"),
     Param("T_ref", 1e6, "cells", SRC_GUISE, (1.0, 1e14), "tumour size of reference PTHrP output"),
-    Param("rho_P", 173.0, "pM/day", SRC_JOHNSON, (0.0, 1e6), "PTHrP production of T_ref tumour cells"),
+    Param("rho_P", 168.0, "pM/day", SRC_JOHNSON, (0.0, 1e6), "PTHrP production of T_ref tumour cells"),
     Param("g_P", 1.0, "1", SRC_MUNDY, (0.0, 1e3), "TGF-beta gain of PTHrP secretion"),
     Param("g_T", 1.0, "1", SRC_MUNDY, (0.0, 1e3),
           "TGF-beta/IGF gain of tumour growth (assumption: bone volume alone does not identify it)"),
@@ -85,44 +88,68 @@ OBSERVABLES = (
     Observable("P1NP", "% of baseline", "serum P1NP (formation marker), proportional to osteoblasts"),
     Observable("PTHrP", "pM/day", "tumour PTHrP secretion"),
     Observable("tgf_signal", "1", "matrix TGF-beta signal above baseline"),
+    Observable("growth_boost", "1", "relative increase of tumour growth in bone from matrix TGF-beta/IGF (g_T s)"),
 )
 
 
 class ViciousCycle(Model):
-    """Lemaire 2004 bone cells with a PTHrP-secreting, TGF-beta-responsive tumour."""
+    """Lemaire 2004 bone cells with a PTHrP-secreting, TGF-beta-responsive tumour.
+
+    ``tumour="state"``: the tumour in bone is a state ``T`` with its own Gompertz growth.
+    ``tumour="input"``: the tumour is the input ``tumour_cells`` set by another model (the
+    cascade's bone metastases, through :func:`models.compose`), and the observable
+    ``growth_boost`` (= g_T s) tells that model how much faster bone tumour grows.
+    """
+
+    tumour: str = eqx.field(static=True, default="state")
+
+    def _tumour(self, y, u):
+        return y.T if self.tumour == "state" else u.tumour_cells
 
     def _signals(self, y, p, u):
         pi_C0 = (p.C_bar + p.f0 * p.C_s) / (p.C_bar + p.C_s)
         pi_C = (y.C + p.f0 * p.C_s) / (y.C + p.C_s)
         s = jnp.maximum(pi_C / pi_C0 - 1.0, 0.0)
-        pthrp = p.rho_P * y.T / p.T_ref * (1.0 + p.g_P * s)
-        inputs = SimpleNamespace(I_P=u.I_P + pthrp, I_O=u.I_O, I_L=u.I_L)
+        pthrp = p.rho_P * self._tumour(y, u) / p.T_ref * (1.0 + p.g_P * s)
+        inputs = SimpleNamespace(I_P=u.I_P + pthrp, I_O=u.I_O, I_L=u.I_L)  # PTHrP acts as PTH
         pi_C, _, pi_L = occupancies(y, p, inputs)
         return pi_C, pi_L * (1.0 - u.rankl_inhibition), s, pthrp
 
     def rhs(self, t, y, p, u):
         pi_C, pi_L, s, _ = self._signals(y, p, u)
         D_B = p.f0 * p.d_B
-        return {
+        d = {
             "R": p.D_R * pi_C - D_B / pi_C * y.R,
             "B": D_B / pi_C * y.R - p.k_B * y.B,
             "C": p.D_C * pi_L - (p.D_A * pi_C + u.za_effect) * y.C,
-            "T": p.r_T * (1.0 + p.g_T * s) * x_log_ratio(y.T, p.K_T),
-            "z": p.k_z * (y.B / p.B_bar - y.C / p.C_bar),
+            "z": p.k_z * (y.B / p.B_bar - (y.C / p.C_bar) * (y.z / 100.0)),
         }
+        if self.tumour == "state":
+            d["T"] = p.r_T * (1.0 + p.g_T * s) * x_log_ratio(y.T, p.K_T)
+        return d
 
     def observables(self, t, y, p, u):
         _, _, s, pthrp = self._signals(y, p, u)
         return {"bone_volume": y.z, "CTX": 100.0 * y.C / p.C_bar, "P1NP": 100.0 * y.B / p.B_bar,
-                "PTHrP": pthrp, "tgf_signal": s}
+                "PTHrP": pthrp, "tgf_signal": s, "growth_boost": p.g_T * s}
 
 
-def vicious_cycle(tumour_cells: float = 1e5) -> ViciousCycle:
-    """The vicious-cycle model at the Lemaire 2004 steady state with ``tumour_cells`` in bone
-    (1e5 cells: a typical intratibial injection; 0 for tumour-free bone)."""
-    model = ViciousCycle(
-        name="vicious_cycle", states=STATES, params=Params.from_specs(PARAMS),
-        y0=jnp.array([7.734e-4, 7.283e-4, 9.127e-4, 0.0, 100.0]), inputs=INPUTS,
-        observable_specs=OBSERVABLES, reference="Lemaire et al. 2004 core; " + SRC_MUNDY,
+def vicious_cycle(tumour_cells: float = 1e5, tumour: str = "state") -> ViciousCycle:
+    """The vicious-cycle model at the Lemaire 2004 steady state.
+
+    Args:
+        tumour_cells: tumour cells in bone at t = 0 (1e5: a typical intratibial injection;
+            0 for tumour-free bone). Ignored with ``tumour="input"``.
+        tumour: ``"state"`` (own tumour) or ``"input"`` (tumour set by another model).
+    """
+    if tumour not in ("state", "input"):
+        raise ValueError(f"tumour must be 'state' or 'input'; got {tumour!r}")
+    states = STATES if tumour == "state" else tuple(s for s in STATES if s.name != "T")
+    inputs = INPUTS if tumour == "state" else INPUTS + (
+        Input("tumour_cells", "cells", "tumour cells in bone, set by another model"),)
+    y0 = {"R": 7.734e-4, "B": 7.283e-4, "C": 9.127e-4, "T": tumour_cells, "z": 100.0}
+    return ViciousCycle(
+        name="vicious_cycle", states=states, params=Params.from_specs(PARAMS),
+        y0=jnp.array([y0[s.name] for s in states]), inputs=inputs,
+        observable_specs=OBSERVABLES, reference="Lemaire et al. 2004 core; " + SRC_MUNDY, tumour=tumour,
     )
-    return model.with_y0(T=tumour_cells)
