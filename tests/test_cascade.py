@@ -180,3 +180,15 @@ def test_metastases_reseed_the_blood():
     assert np.all(np.asarray(silent["ctc_per_7_5ml"])[late] == 0.0)
     assert np.all(np.asarray(seeding["ctc_per_7_5ml"])[late] > 0.0)
     np.testing.assert_allclose(seeding["primary"][late], 0.0)
+
+
+def test_bone_growth_boost_speeds_up_bone_metastases_only():
+    times = np.linspace(0.0, 3 * 365.0, 7)
+    base = simulate(BREAST, times)
+    boosted = simulate(BREAST, times, regimen=infusion("bone_growth_boost", 0.5, 0.0, np.inf))
+    bone = ORGANS.index("bone")
+    others = [j for j in range(len(ORGANS)) if j != bone]
+    assert boosted["metastatic_burden"][-1, bone] > 2 * base["metastatic_burden"][-1, bone]
+    # other organs only change through re-seeding from the larger bone burden (< 10 %)
+    np.testing.assert_allclose(boosted["metastatic_burden"][-1, others], base["metastatic_burden"][-1, others],
+                               rtol=0.1)

@@ -45,9 +45,10 @@ def grid(p, n_bins: int):
     return log_size_grid(p.K_met, n_bins)
 
 
-def derivative(n, edges, p, founding):
-    """dn_o/dt on the organ axis (metastases per ln(cells) per day)."""
-    speed = p.a_met[..., None] * (jnp.log(p.K_met)[..., None] - edges)
+def derivative(n, edges, p, founding, boost=0.0):
+    """dn_o/dt on the organ axis (metastases per ln(cells) per day); ``boost`` (per organ,
+    dimensionless) speeds up growth by a factor ``1 + boost`` (bone: the vicious cycle)."""
+    speed = (p.a_met * (1.0 + boost))[..., None] * (jnp.log(p.K_met)[..., None] - edges)
     return transport_rhs(n, edges, speed, founding)
 
 

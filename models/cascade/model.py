@@ -11,6 +11,8 @@ file only wires the fluxes between them (cells/day unless stated):
     dormant   = chi_S a_S,o S + chi_K c_K a_K,o K (+ portal capture) - (mu_D + kappa_o) D_o
     founding  = kappa_o D_o  new metastases per day per organ     [dormancy.py]
     n_o(x, t) = size density of overt metastases, inflow = founding   [metastases.py]
+                (bone metastases grow (1 + bone_growth_boost) times faster: the input
+                through which models.bone's vicious cycle feeds back)
 
 Organs are an array axis throughout (no per-organ code). Observables follow the clinic:
 ``ctc_per_7_5ml`` (CellSearch convention), ``metastatic_burden`` and ``dormant_cells``
@@ -28,8 +30,12 @@ import numpy as np
 from ..base import Input, Model, Observable, Params, State
 from . import ctc, dormancy, emt, metastases, organs, presets, primary
 
-INPUTS = (Input("tgf_beta", "rel. TGF-beta", "extra TGF-beta on top of the tumour's baseline (drives EMT)"),)
-INPUTS += dormancy.INPUTS
+INPUTS = (
+    Input("tgf_beta", "rel. TGF-beta", "extra TGF-beta on top of the tumour's baseline (drives EMT)"),
+    Input("bone_growth_boost", "1",
+          "relative speed-up of bone metastasis growth (the bone vicious cycle's matrix TGF-beta/IGF; "
+          "set by models.bone through models.compose)"),
+) + dormancy.INPUTS
 
 
 class Cascade(Model):
@@ -75,7 +81,9 @@ class Cascade(Model):
             d["K"] = f["to_pool_K"] - f["loss_K"] * y.K
         d["R"] = organs.niche_derivative(p, y.R, y.P)
         d["D"] = f["seeded"] - (p.mu_D + dormancy.awakening_rate(p, u)) * y.D
-        d["n"] = metastases.derivative(y.n, metastases.grid(p, self.n_bins), p, f["founding"])
+        bone = jnp.array([o == "bone" for o in self.organs], dtype=float)
+        d["n"] = metastases.derivative(y.n, metastases.grid(p, self.n_bins), p, f["founding"],
+                                       bone * u.bone_growth_boost)
         d["shed_total"] = f["shed"]
         d["founded_total"] = jnp.sum(f["founding"])
         return d
