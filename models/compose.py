@@ -110,9 +110,10 @@ class Composite(Model):
         return out
 
 
-def compose(parts: Mapping[str, Model], links: Sequence[Link] = ()) -> Composite:
+def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool | None = None) -> Composite:
     """One model from named parts and links (module docstring). ``ValueError`` names an
-    unknown part, observable or input, or a link into an array input."""
+    unknown part, observable or input. ``stiff`` defaults to "any part is stiff"; a large
+    non-stiff part can make an explicit solver the better choice overall (measure it)."""
     keys = tuple(parts)
     models = tuple(parts.values())
     if not keys or any("." in k for k in keys):
@@ -136,6 +137,6 @@ def compose(parts: Mapping[str, Model], links: Sequence[Link] = ()) -> Composite
         inputs=sum((_prefixed(m.inputs, k) for k, m in parts.items()), ()),
         observable_specs=sum((_prefixed(m.observable_specs, k) for k, m in parts.items()), ()),
         reference="; ".join(f"{k}: {m.reference}" for k, m in parts.items()),
-        stiff=any(m.stiff for m in models),
+        stiff=any(m.stiff for m in models) if stiff is None else stiff,
         parts=models, keys=keys, links=tuple(links),
     )

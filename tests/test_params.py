@@ -7,15 +7,17 @@ import pytest
 
 from models import (ayati2010, cascade, denosumab, iwata2000, komarova2003, lemaire2004, vicious_cycle,
                     zoledronic_acid)
+from models.bone import bone_metastasis
 
 
 @pytest.mark.parametrize("factory", [komarova2003, lemaire2004, ayati2010, iwata2000, cascade, vicious_cycle,
-                                     denosumab, zoledronic_acid])
+                                     denosumab, zoledronic_acid, bone_metastasis])
 def test_every_parameter_documents_unit_and_source(factory):
     model = factory()
     for spec in model.params.specs:
         assert spec.unit and spec.source and spec.description, spec.name
-        assert "19" in spec.source or "20" in spec.source or "ICRP" in spec.source, spec.name  # names its paper
+        # names its paper (a year or ICRP), or says plainly that the value is an assumption
+        assert any(k in spec.source for k in ("19", "20", "ICRP", "assumption")), spec.name
     for s in model.states:
         assert s.unit and s.description
     assert model.reference

@@ -108,6 +108,11 @@ PARAMS = (
     Param("k_tp", _CALIBRATED["k_tp"], "1/day", CAL, description="soft tissue -> plasma"),
     Param("k_pb", _CALIBRATED["k_pb"], "1/day", CAL, description="plasma -> bone surface (uptake)"),
     Param("k_bp", _CALIBRATED["k_bp"], "1/day", CAL, description="bone surface -> plasma (release)"),
+    Param("E_max", 5.0, "1/day", "calibrated: the zoledronic-acid effect that reproduces Johnson et al. 2011 "
+          "in models.bone (za_effect = 5/day)", description="maximal extra osteoclast apoptosis rate"),
+    Param("EC50", 0.05, "ug/g", "assumption: effect near-maximal at the bone concentration a 4 mg dose gives "
+          "(~0.2 ug/g) and half-maximal once 3/4 has been released; to be fitted to CTX data",
+          description="bone drug level for half-maximal osteoclast apoptosis"),
     Param("M_bone", 5500.0, "g", "ICRP Publication 89 (2002) reference adult male: cortical 4.4 kg + trabecular 1.1 kg "
           "bone (recalled, not checked); only scales C_bone", description="bone mass over which C_bone is averaged"),
 )
@@ -124,6 +129,8 @@ OBSERVABLES = (
     Observable("bone_bound", "mg", "amount bound to bone surface (= state bone)"),
     Observable("urine_excreted", "mg", "cumulative urinary excretion (= state urine)"),
     Observable("C_bone", "ug/g", "bone-surface drug per gram of bone, bone/M_bone (PD driver; ug/g = mg/kg)"),
+    Observable("osteoclast_kill", "1/day",
+               "extra osteoclast apoptosis, E_max C_bone / (EC50 + C_bone): osteoclasts ingest the drug as they resorb"),
 )
 
 
@@ -148,6 +155,7 @@ class ZoledronicAcid(Model):
             "bone_bound": y.bone,
             "urine_excreted": y.urine,
             "C_bone": 1e3 * y.bone / p.M_bone,
+            "osteoclast_kill": p.E_max * (1e3 * y.bone / p.M_bone) / (p.EC50 + 1e3 * y.bone / p.M_bone),
         }
 
 
