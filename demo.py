@@ -4,7 +4,9 @@ Top row: the Ayati et al. 2010 bone-remodeling model with a growing tumour, untr
 with the published drug (BIOMD0000000403: from day 600 the drug slows tumour growth and
 osteoblast removal). Bottom row: the cascade model (breast preset) over five years,
 untreated and with the primary resected at day 30: primary tumour, CTCs per 7.5 mL of
-blood, dormant DTCs and overt metastatic burden per organ. Writes one PNG figure.
+blood, dormant DTCs and overt metastatic burden per organ. Third row: the same cascade
+coupled to the bone vicious cycle and the two bone drugs (``models.bone.bone_metastasis``),
+untreated vs denosumab 120 mg Q4W vs zoledronic acid 4 mg Q4W. Writes one PNG figure.
 
     .venv/bin/python demo.py --out seedsoil_demo.png
 """
@@ -19,8 +21,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+import dataclasses  # noqa: E402
+
 from models import ayati2010, cascade  # noqa: E402
-from solvers import scale, simulate  # noqa: E402
+from models.bone import bone_metastasis  # noqa: E402
+from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W  # noqa: E402
+from solvers import from_schedule, scale, simulate  # noqa: E402
 
 
 def bone_row(axes, days: float) -> dict:
@@ -66,16 +72,45 @@ def cascade_row(axes, days: float) -> dict:
     return runs
 
 
+def drug_row(axes, days: float) -> dict:
+    model = bone_metastasis("breast")
+    bone = model.parts[0].organs.index("bone")
+    times = np.linspace(0.0, days, 121)
+    doses = int(days // 28) + 1
+    regimens = {
+        "untreated": None,
+        "denosumab 120 mg Q4W": from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"), count=doses),
+        "zoledronic acid 4 mg Q4W": from_schedule(dataclasses.replace(ZOLEDRONIC_ACID_Q4W, state="za.plasma"),
+                                                  count=doses),
+    }
+    runs = {name: simulate(model, times, regimen=reg) for name, reg in regimens.items()}
+    for name, sol in runs.items():
+        axes[0].semilogy(times, np.maximum(np.asarray(sol["cascade.metastatic_burden"][:, bone]), 1.0), label=name)
+        axes[1].plot(times, sol["bone.bone_volume"], label=name)
+        axes[2].semilogy(times, sol["bone.CTX"], label=name)
+        axes[3].plot(times, sol["cascade.ctc_per_7_5ml"], label=name)
+    labels = ("bone metastases (cells)", "bone volume (% of baseline)", "serum CTX (% of baseline)",
+              "CTCs per 7.5 mL")
+    for ax, label in zip(axes, labels):
+        ax.set_ylabel(label)
+        ax.set_xlabel("time (days)")
+    axes[0].set_title("breast cascade + bone vicious cycle + drugs (untreated primary)", loc="left", fontsize=9)
+    axes[1].legend(fontsize=8)
+    return runs
+
+
 def main(argv=None) -> str:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="seedsoil_demo.png", help="PNG file to write")
     parser.add_argument("--days", type=float, default=1200.0, help="horizon of the bone model (days)")
     parser.add_argument("--cascade-days", type=float, default=5 * 365.0, help="horizon of the cascade (days)")
+    parser.add_argument("--disease-days", type=float, default=5 * 365.0, help="horizon of the drug comparison (days)")
     args = parser.parse_args(argv)
 
-    fig, axes = plt.subplots(2, 4, figsize=(16, 7.5))
+    fig, axes = plt.subplots(3, 4, figsize=(16, 11))
     bone = bone_row(axes[0], args.days)
     spread = cascade_row(axes[1], args.cascade_days)
+    drugs = drug_row(axes[2], args.disease_days)
     fig.tight_layout()
     fig.savefig(args.out, dpi=110)
     for title, sol in bone.items():
@@ -85,6 +120,9 @@ def main(argv=None) -> str:
         visible = np.asarray(sol["n_detectable"][-1])
         print(f"cascade, {title:>15}: detectable metastases at day {args.cascade_days:g}: "
               + ", ".join(f"{o} {v:.1f}" for o, v in zip(cascade("breast").organs, visible)))
+    for title, sol in drugs.items():
+        print(f"bone disease, {title:>24}: bone volume {float(sol['bone.bone_volume'][-1]):5.1f} %, "
+              f"CTX {float(sol['bone.CTX'][-1]):7.0f} % at day {args.disease_days:g}")
     print(f"figure written to {args.out}")
     return args.out
 
