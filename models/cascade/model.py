@@ -68,7 +68,7 @@ class Cascade(Model):
         seeded = (p.chi_S * (a_S * S + liver * captured[0])
                   + p.chi_K * (p.cluster_size * a_K * K + liver * captured[1]))
         founding = dormancy.awakening_rate(p, u) * y.D
-        return dict(burden=burden, shed=shed_single + shed_cluster_cells, to_pool_S=to_pool_S,
+        return dict(grid=grid, burden=burden, shed=shed_single + shed_cluster_cells, to_pool_S=to_pool_S,
                     to_pool_K=to_pool_K, loss_S=loss_S, loss_K=loss_K, S=S, K=K, seeded=seeded,
                     founding=founding)
 
@@ -82,15 +82,14 @@ class Cascade(Model):
         d["R"] = organs.niche_derivative(p, y.R, y.P)
         d["D"] = f["seeded"] - (p.mu_D + dormancy.awakening_rate(p, u)) * y.D
         bone = jnp.array([o == "bone" for o in self.organs], dtype=float)
-        d["n"] = metastases.derivative(y.n, metastases.grid(p, self.n_bins), p, f["founding"],
-                                       bone * u.bone_growth_boost)
+        d["n"] = metastases.derivative(y.n, f["grid"], p, f["founding"], bone * u.bone_growth_boost)
         d["shed_total"] = f["shed"]
         d["founded_total"] = jnp.sum(f["founding"])
         return d
 
     def observables(self, t, y, p, u):
         f = self._fluxes(y, p, u)
-        grid = metastases.grid(p, self.n_bins)
+        grid = f["grid"]
         return {
             "primary": y.P,
             "metastatic_burden": f["burden"],
