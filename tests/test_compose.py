@@ -68,3 +68,19 @@ def test_bad_links():
         compose({"pk": denosumab(), "bone": vicious_cycle()}, [Link("pk", "AUC", "bone", "za_effect")])
     with pytest.raises(ValueError, match="'bone' has no input 'drug'"):
         compose({"pk": denosumab(), "bone": vicious_cycle()}, [Link("pk", "RANKL_occupancy", "bone", "drug")])
+
+
+def test_prolia_suppresses_ctx_like_the_label():
+    """Prolia 60 mg in human bone (models.bone.HUMAN_BONE): CTX ~85% lower by day 3 (the
+    calibration target of k_RL) and the deepest fall within about a month (not fitted);
+    Prolia US label, section 12.2."""
+    from models.bone import HUMAN_BONE
+    from models.drugs import PROLIA_Q6M
+
+    model = compose({"pk": denosumab(), "bone": vicious_cycle(0.0).with_params(**HUMAN_BONE)},
+                    [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
+    days = np.arange(0.0, 91.0)
+    ctx = np.asarray(simulate(model, days, regimen=from_schedule(
+        dataclasses.replace(PROLIA_Q6M, state="pk.depot"), count=1))["bone.CTX"])
+    assert 10.0 < ctx[3] < 20.0  # % of baseline
+    assert 14 <= int(np.argmin(ctx)) <= 35

@@ -16,6 +16,10 @@ resorption, so its action pi_C rises with C). Its equations are used unchanged
 
       dT/dt = r_T (1 + g_T s) T ln(K_T / T)                 (Gompertz, cells/day)
 
+* RANKL is also an osteoclast survival factor (Lacey et al. 1998 Cell 93:165): when
+  RANKL signalling pi_L falls below its tumour-free level pi_L0, osteoclasts die faster,
+  by ``k_RL max(1 - pi_L / pi_L0, 0)`` per day (zero in Lemaire 2004, and by default);
+
 * bone volume and turnover markers (% of baseline; formation by osteoblasts, resorption
   by osteoclasts balance at the tumour-free steady state)::
 
@@ -51,6 +55,7 @@ from ..reference.lemaire2004 import occupancies
 SRC_JOHNSON = "calibrated to Johnson et al. 2011, Bone 48:1328 (micro-CT bone volume, MDA-MB-231 in tibia)"
 SRC_LEMAIRE = "Lemaire et al. 2004, J Theor Biol 229:293 (published steady state)"
 SRC_GUISE = "Guise et al. 1996, J Clin Invest 98:1544 (tumour PTHrP drives osteolysis)"
+SRC_LACEY = "Lacey et al. 1998, Cell 93:165 (RANKL is an osteoclast differentiation and survival factor)"
 SRC_MUNDY = "Mundy 2002, Nat Rev Cancer 2:584 (vicious cycle: matrix TGF-beta/IGF feed tumour growth)"
 
 STATES = (
@@ -70,6 +75,7 @@ INPUTS = (
 )
 
 PARAMS = LEMAIRE_PARAMS + (
+    Param("R_bar", 7.734e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free responding-osteoblast steady state"),
     Param("C_bar", 9.127e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoclast steady state"),
     Param("B_bar", 7.283e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoblast steady state"),
     Param("k_z", 2.28, "%/day", SRC_JOHNSON, (0.0, 100.0), "bone volume change per unit formation-resorption imbalance"),
@@ -78,6 +84,9 @@ PARAMS = LEMAIRE_PARAMS + (
     Param("T_ref", 1e6, "cells", SRC_GUISE, (1.0, 1e14), "tumour size of reference PTHrP output"),
     Param("rho_P", 168.0, "pM/day", SRC_JOHNSON, (0.0, 1e6), "PTHrP production of T_ref tumour cells"),
     Param("g_P", 1.0, "1", SRC_MUNDY, (0.0, 1e3), "TGF-beta gain of PTHrP secretion"),
+    Param("k_RL", 0.0, "1/day", SRC_LACEY, (0.0, 100.0),
+          "osteoclast apoptosis on full RANKL withdrawal (0 in the mouse calibration, which does not "
+          "identify it; models.bone.bone_metastasis sets the human value)"),
     Param("g_T", 1.0, "1", SRC_MUNDY, (0.0, 1e3),
           "TGF-beta/IGF gain of tumour growth (assumption: bone volume alone does not identify it)"),
 )
@@ -115,13 +124,20 @@ class ViciousCycle(Model):
         pi_C, _, pi_L = occupancies(y, p, inputs)
         return pi_C, pi_L * (1.0 - u.rankl_inhibition), s, pthrp
 
+    def _rankl_withdrawal(self, pi_L, p):
+        """Extra osteoclast apoptosis (1/day) when RANKL signalling falls below its
+        tumour-free level: osteoclasts need RANKL to survive (Lacey et al. 1998)."""
+        zero = SimpleNamespace(I_P=0.0, I_O=0.0, I_L=0.0)
+        _, _, pi_L0 = occupancies(SimpleNamespace(R=p.R_bar, B=p.B_bar, C=p.C_bar), p, zero)
+        return p.k_RL * jnp.maximum(1.0 - pi_L / pi_L0, 0.0)
+
     def rhs(self, t, y, p, u):
         pi_C, pi_L, s, _ = self._signals(y, p, u)
         D_B = p.f0 * p.d_B
         d = {
             "R": p.D_R * pi_C - D_B / pi_C * y.R,
             "B": D_B / pi_C * y.R - p.k_B * y.B,
-            "C": p.D_C * pi_L - (p.D_A * pi_C + u.za_effect) * y.C,
+            "C": p.D_C * pi_L - (p.D_A * pi_C + self._rankl_withdrawal(pi_L, p) + u.za_effect) * y.C,
             "z": p.k_z * (y.B / p.B_bar - (y.C / p.C_bar) * (y.z / 100.0)),
         }
         if self.tumour == "state":
