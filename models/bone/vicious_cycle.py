@@ -50,7 +50,7 @@ import jax.numpy as jnp
 
 from ..base import Input, Model, Observable, Param, Params, State, x_log_ratio
 from ..reference.lemaire2004 import PARAMS as LEMAIRE_PARAMS
-from ..reference.lemaire2004 import occupancies
+from ..reference.lemaire2004 import cell_derivatives, occupancies
 
 SRC_JOHNSON = "calibrated to Johnson et al. 2011, Bone 48:1328 (micro-CT bone volume, MDA-MB-231 in tibia)"
 SRC_LEMAIRE = "Lemaire et al. 2004, J Theor Biol 229:293 (published steady state)"
@@ -133,13 +133,8 @@ class ViciousCycle(Model):
 
     def rhs(self, t, y, p, u):
         pi_C, pi_L, s, _ = self._signals(y, p, u)
-        D_B = p.f0 * p.d_B
-        d = {
-            "R": p.D_R * pi_C - D_B / pi_C * y.R,
-            "B": D_B / pi_C * y.R - p.k_B * y.B,
-            "C": p.D_C * pi_L - (p.D_A * pi_C + self._rankl_withdrawal(pi_L, p) + u.za_effect) * y.C,
-            "z": p.k_z * (y.B / p.B_bar - (y.C / p.C_bar) * (y.z / 100.0)),
-        }
+        d = cell_derivatives(y, p, pi_C, pi_L, self._rankl_withdrawal(pi_L, p) + u.za_effect)
+        d["z"] = p.k_z * (y.B / p.B_bar - (y.C / p.C_bar) * (y.z / 100.0))
         if self.tumour == "state":
             d["T"] = p.r_T * (1.0 + p.g_T * s) * x_log_ratio(y.T, p.K_T)
         return d

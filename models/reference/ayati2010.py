@@ -35,9 +35,12 @@ rtol 1e-12, atol 1e-16 for reference-quality solutions).
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import jax.numpy as jnp
 
 from ..base import Input, Model, Observable, Param, Params, State, positive_part, x_log_ratio
+from .komarova2003 import steady_state as komarova_steady_state
 
 SOURCE = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000402)"
 SOURCE_DRUG = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000403)"
@@ -82,16 +85,11 @@ OBSERVABLES = (
 
 def thresholds(p) -> tuple:
     """``(C_bar, B_bar)`` of BIOMD0000000402 (Komarova steady state at T = L_T)."""
-    e11 = p.g11 * (1.0 + p.r11)
-    e21 = p.g21 * (1.0 + p.r21)
-    e12 = p.g12 / (1.0 + p.r12)
-    e22 = p.g22 - p.r22
-    gamma = e12 * e21 - (1.0 - e11) * (1.0 - e22)
-    r1 = p.beta1 / p.alpha1
-    r2 = p.beta2 / p.alpha2
-    C_bar = r1 ** ((1.0 - e22) / gamma) * r2 ** (e21 / gamma)
-    B_bar = r1 ** (e12 / gamma) * r2 ** ((1.0 - e11) / gamma)
-    return C_bar, B_bar
+    at_capacity = SimpleNamespace(  # the exponents of the rhs at T = L_T
+        alpha1=p.alpha1, alpha2=p.alpha2, beta1=p.beta1, beta2=p.beta2,
+        g11=p.g11 * (1.0 + p.r11), g21=p.g21 * (1.0 + p.r21), g12=p.g12 / (1.0 + p.r12), g22=p.g22 - p.r22,
+    )
+    return komarova_steady_state(at_capacity)
 
 
 class Ayati2010(Model):

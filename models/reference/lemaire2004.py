@@ -83,17 +83,24 @@ def occupancies(y, p, u):
     return pi_C, pi_P, pi_L
 
 
+def cell_derivatives(y, p, pi_C, pi_L, extra_osteoclast_death=0.0):
+    """dR/dt, dB/dt, dC/dt (pM/day) of Lemaire 2004 given the occupancy ratios; models
+    built on this core (``models.bone``) add osteoclast death (1/day) through the last
+    argument."""
+    D_B = p.f0 * p.d_B
+    return {
+        "R": p.D_R * pi_C - D_B / pi_C * y.R,
+        "B": D_B / pi_C * y.R - p.k_B * y.B,
+        "C": p.D_C * pi_L - (p.D_A * pi_C + extra_osteoclast_death) * y.C,
+    }
+
+
 class Lemaire2004(Model):
     """Lemaire 2004 RANKL/OPG/PTH bone-cell model (equations in the module docstring)."""
 
     def rhs(self, t, y, p, u):
         pi_C, _, pi_L = occupancies(y, p, u)
-        D_B = p.f0 * p.d_B
-        return {
-            "R": p.D_R * pi_C - D_B / pi_C * y.R,
-            "B": D_B / pi_C * y.R - p.k_B * y.B,
-            "C": p.D_C * pi_L - p.D_A * pi_C * y.C,
-        }
+        return cell_derivatives(y, p, pi_C, pi_L)
 
     def observables(self, t, y, p, u):
         pi_C, pi_P, pi_L = occupancies(y, p, u)
