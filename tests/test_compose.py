@@ -84,3 +84,20 @@ def test_prolia_suppresses_ctx_like_the_label():
         dataclasses.replace(PROLIA_Q6M, state="pk.depot"), count=1))["bone.CTX"])
     assert 10.0 < ctx[3] < 20.0  # % of baseline
     assert 14 <= int(np.argmin(ctx)) <= 35
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "Prolia label 12.2: CTX still 45-80 % below baseline at month 6. The model's CTX is back to ~94 % "
+    "of baseline by day 180 because the Sutjandra 2011 QSS-TMDD typical values make free denosumab "
+    "collapse from 0.43 ug/mL on day 120 to 0.0008 ug/mL on day 180 (target-mediated elimination once "
+    "drug falls below R0); the label's 25.4-day half-life would leave ~0.07 ug/mL. Reported, not tuned."))
+def test_prolia_ctx_still_suppressed_at_month_6():
+    from models.bone import HUMAN_BONE
+    from models.drugs import PROLIA_Q6M
+
+    model = compose({"pk": denosumab(), "bone": vicious_cycle(0.0).with_params(**HUMAN_BONE)},
+                    [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
+    days = np.array([0.0, 90.0, 180.0])
+    ctx = np.asarray(simulate(model, days, regimen=from_schedule(
+        dataclasses.replace(PROLIA_Q6M, state="pk.depot"), count=1))["bone.CTX"])
+    assert ctx[-1] < 55.0, ctx  # % of baseline: at least 45 % lower

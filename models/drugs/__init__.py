@@ -4,13 +4,18 @@
   target-mediated disposition on RANKL (Sutjandra 2011; Gibiansky 2012), RANKL occupancy
   and bone-resorption-marker read-outs.
 * :func:`zoledronic_acid`: IV zoledronic acid, plasma / soft tissue / bone surface / urine,
-  calibrated to the Zometa label's three-phase disposition and 24-h urinary recovery.
+  calibrated to the Zometa label's disposition, urinary recovery and the 4526-h skeletal
+  retention phase (Chen 2002).
+* :func:`opg_fc`: mouse OPG-Fc (RANKL decoy of mouse studies), SC PK with a
+  RANKL-inhibition read-out to fit to Canon et al. 2008.
 * label dosing schedules as data (``XGEVA_Q4W``, ``PROLIA_Q6M``, ``ZOLEDRONIC_ACID_Q4W``,
   ...), turned into regimens by ``solvers.from_schedule``.
 """
 
 from .denosumab import Denosumab, denosumab
+from .opg_fc import OPGFc, opg_fc
 from .schedules import (
+    OPG_FC_TIW,
     PROLIA_Q6M,
     SCHEDULES,
     XGEVA_Q4W,
@@ -22,6 +27,6 @@ from .schedules import (
 from .zoledronic_acid import ZoledronicAcid, zoledronic_acid
 
 __all__ = [
-    "Denosumab", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",
-    "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "denosumab", "zoledronic_acid",
+    "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",
+    "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "denosumab", "opg_fc", "zoledronic_acid",
 ]

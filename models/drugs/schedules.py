@@ -9,7 +9,9 @@ sweep without recompiling.
 Sources: Xgeva (denosumab 120 mg) and Prolia (denosumab 60 mg) US labels, section 2;
 Zometa (zoledronic acid) US label, section 2.3 (4 mg IV over no less than 15 minutes every
 3-4 weeks for bone metastases of solid tumours); every-12-weeks zoledronic acid:
-Himelstein et al. 2017, JAMA 317:48 (CALGB 70604, non-inferior to every 4 weeks).
+Himelstein et al. 2017, JAMA 317:48 (CALGB 70604, non-inferior to every 4 weeks). Mouse
+OPG-Fc: Canon et al. 2008, Clin Exp Metastasis 25:119 (0.3 or 3 mg/kg SC; three times a
+week recalled from the methods, not checked), doses in mg/kg.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ class Schedule:
         name: label-style description.
         state: model state that receives the dose (the denosumab ``depot``, the zoledronic
             acid ``plasma``).
-        amount: label dose in mg.
+        amount: label dose in mg (mg/kg for the mouse OPG-Fc schedule).
         interval: days between doses.
         duration: infusion duration in days (0: an injection, i.e. a bolus).
         loading: extra doses on these days after the start (e.g. Xgeva's days 8 and 15 for
@@ -55,5 +57,8 @@ ZOLEDRONIC_ACID_Q4W = Schedule("zoledronic acid 4 mg IV over 15 min every 4 week
 ZOLEDRONIC_ACID_Q12W = Schedule("zoledronic acid 4 mg IV over 15 min every 12 weeks", "plasma", 4.0, 84.0,
                                 duration=INFUSION_DAYS, source="Himelstein et al. 2017, JAMA 317:48")
 
+OPG_FC_TIW = Schedule("OPG-Fc 3 mg/kg SC three times a week (mouse; amount in mg/kg)", "depot", 3.0, 7.0 / 3.0,
+                      source="Canon et al. 2008, Clin Exp Metastasis 25:119 (frequency recalled, not checked)")
+
 SCHEDULES = {s.name: s for s in (XGEVA_Q4W, XGEVA_Q4W_LOADING, PROLIA_Q6M, ZOLEDRONIC_ACID_Q4W,
-                                  ZOLEDRONIC_ACID_Q12W)}
+                                  ZOLEDRONIC_ACID_Q12W, OPG_FC_TIW)}
