@@ -7,43 +7,193 @@ is dropped), so one compiled function serves the whole sweep, and only the reque
 outputs are kept, so memory grows with N times the kept outputs, not with the solver's
 internal state. Failed members never poison the others: they are reported by index with
 their reason, and their outputs are NaN.
+
+Beyond that:
+
+* **Labelled results.** :meth:`SweepResult.to_xarray` gives an :class:`xarray.Dataset`
+  with dimensions ``member`` and ``time`` (plus one named dimension per axis of an
+  array-valued output, e.g. ``organ`` for the cascade's per-organ observables), the
+  sampled parameter values as coordinates along ``member``, every parameter value in
+  ``parameters(member, param)``, the status of every member, and units as attributes.
+* **Progress.** ``progress=True`` shows a :mod:`tqdm` bar counting members (and failures).
+* **Streaming.** ``out="some/dir"`` writes each chunk, as it is produced, to
+  ``some/dir/part-<first member>.nc`` (netCDF 3 through scipy, no extra dependency);
+  with ``keep_in_memory=False`` nothing but the status codes is kept, so memory stays
+  flat however large N is. :func:`load_sweep` reads the parts back as one dataset.
+* **Sharding.** With several JAX devices (or ``shard=True``) each chunk is split over a
+  1-D device mesh with :func:`jax.shard_map`: every device solves its own slice of the
+  chunk, independently of the others (no cross-device step synchronisation). The
+  numbers are identical to an unsharded sweep.
 """
 
 from __future__ import annotations
 
-import sys
+import os
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
 from models.base import Model
 
 from .regimen import Regimen
-from .simulate import STATUS, simulate
+from .simulate import STATUS, _check_times, _resolve_regimen, simulate
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["SweepResult", "sweep", "load_sweep"]
+
+_PART = "part-{:012d}.nc"
+_PART_RE = re.compile(r"^part-(\d{12})\.nc$")
+_AXIS = "member"
+_RESERVED = {"member", "time", "param", "param_units", "parameters", "status", "code"}
 
 
+# --------------------------------------------------------------------------------------
+# How outputs and parameters are labelled (computed once per sweep)
+# --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Labels:
+    """Everything :meth:`SweepResult.to_xarray` needs to know about the model."""
+
+    model_name: str
+    #: {output name: (extra dim names, {dim: coordinate labels}, attrs)}
+    outputs: dict
+    #: flat names of every parameter (the ``param`` coordinate), with units
+    param_names: tuple
+    param_units: tuple
+    #: [(coordinate name, column of the value matrix, attrs)] of the sampled parameters
+    sampled: tuple
+    n_members: int
+
+
+def _spec_of(model: Model, name: str):
+    for group in (model.states, model.inputs, model.observable_specs):
+        for s in group:
+            if s.name == name:
+                return s
+    known = list(model.state_names) + list(model.input_names) + list(model.observable_names)
+    raise KeyError(f"{model.name}: no state, input or observable {name!r} to keep; known: {known}")
+
+
+def _output_dims(model: Model, spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """Names (and coordinate labels) of the extra axes of an array-valued output.
+
+    In order of preference: dims the spec declares itself (a ``dims`` attribute), labels
+    it declares (a ``labels`` attribute, e.g. organ names), the model's organ axis when
+    the first axis has the length of ``model.organs`` (the cascade's convention: organs
+    are an array axis throughout), and finally ``<name>_dim<i>`` without coordinates.
+    """
+    shape = tuple(spec.shape)
+    organs = tuple(getattr(model, "organs", ()) or ())
+    dims = [f"{spec.name}_dim{i}" for i in range(len(shape))]
+    coords: dict[str, tuple[str, ...]] = {}
+    declared = tuple(getattr(spec, "dims", ()) or ())
+    labels = tuple(getattr(spec, "labels", ()) or ())
+    if len(declared) == len(shape):
+        dims = list(declared)
+    if shape and len(labels) == shape[0]:
+        if not declared:
+            dims[0] = "organ" if labels == organs else f"{spec.name}_dim0"
+        coords[dims[0]] = labels
+    elif shape and organs and shape[0] == len(organs) and not declared:
+        dims[0] = "organ"
+        coords["organ"] = organs
+    return tuple(dims), coords
+
+
+def _labels(model: Model, keep: Sequence[str], sampled: Sequence[int], n: int) -> _Labels:
+    outputs = {}
+    for name in keep:
+        spec = _spec_of(model, name)
+        dims, coords = _output_dims(model, spec)
+        attrs = {"units": spec.unit}
+        if spec.description:
+            attrs["long_name"] = spec.description
+        outputs[name] = (dims, coords, attrs)
+    flat = model.params.flat_names()
+    units = tuple(s.unit for s in model.params.specs for _ in range(s.size))
+    taken = set(_RESERVED) | set(keep) | {d for dims, _, _ in outputs.values() for d in dims}
+    cols = []
+    for j in sampled:
+        coord = flat[j] if flat[j] not in taken else f"param_{flat[j]}"
+        cols.append((coord, int(j), {"units": units[j], "long_name": f"sampled parameter {flat[j]}"}))
+    return _Labels(model.name, outputs, flat, units, tuple(cols), n)
+
+
+def _dataset(labels: _Labels, times: np.ndarray, outputs: Mapping[str, np.ndarray], code: np.ndarray,
+             members: np.ndarray, values: np.ndarray):
+    """One :class:`xarray.Dataset` for members ``members`` (a chunk or the whole sweep)."""
+    import xarray as xr
+
+    coords: dict[str, Any] = {
+        "member": ("member", np.asarray(members, dtype=np.int64), {"long_name": "index of the parameter set"}),
+        "time": ("time", np.asarray(times, dtype=np.float64), {"units": "day", "long_name": "time"}),
+        "param": ("param", np.asarray(labels.param_names, dtype=object), {"long_name": "flat parameter name"}),
+        "param_units": ("param", np.asarray(labels.param_units, dtype=object), {"long_name": "parameter unit"}),
+    }
+    for coord, j, attrs in labels.sampled:
+        coords[coord] = ("member", values[:, j], attrs)
+    data: dict[str, Any] = {}
+    for name, (dims, extra, attrs) in labels.outputs.items():
+        for dim, lab in extra.items():
+            coords.setdefault(dim, (dim, np.asarray(lab, dtype=object)))
+        data[name] = (("member", "time") + dims, outputs[name], attrs)
+    data["status"] = ("member", np.asarray(STATUS, dtype=object)[code],
+                      {"long_name": "solver status ('success' or why not)"})
+    data["code"] = ("member", np.asarray(code, dtype=np.int64),
+                    {"long_name": "status code", "flag_values": np.arange(len(STATUS), dtype=np.int32),
+                     "flag_meanings": " ".join(STATUS)})
+    data["parameters"] = (("member", "param"), values,
+                          {"long_name": "all parameter values of each member (units: param_units)"})
+    attrs = {"model": labels.model_name, "n_members": labels.n_members,
+             "note": "outputs of failed members (status != 'success') are NaN"}
+    return xr.Dataset(data, coords=coords, attrs=attrs)
+
+
+# --------------------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------------------
 class SweepResult:
     """Outputs of a sweep: ``result["C"]`` has shape ``(N, len(times), ...)``.
 
     Attributes:
         times: the save times.
         code: per-member status code (index into :data:`~solvers.simulate.STATUS`).
-        outputs: ``{name: array}`` of the kept states, inputs or observables.
+        outputs: ``{name: array}`` of the kept states, inputs or observables; empty when
+            the sweep streamed to disk with ``keep_in_memory=False``.
+        members: the member indices (``0..N-1``; a chunk's global indices for the partial
+            results handed to ``on_chunk``).
+        values: ``(N, n_params)`` parameter values of the members.
+        path: the directory written with ``out=`` (else ``None``).
+        devices: how many devices held each chunk's outputs (1 unless sharded).
+        chunk_size: members per compiled batch actually used (rounded up to a multiple
+            of the device count when sharded).
     """
 
-    def __init__(self, times: np.ndarray, outputs: dict[str, np.ndarray], code: np.ndarray):
+    def __init__(self, times: np.ndarray, outputs: dict[str, np.ndarray], code: np.ndarray, *,
+                 members: np.ndarray | None = None, values: np.ndarray | None = None,
+                 labels: _Labels | None = None, path: str | None = None, devices: int = 1,
+                 chunk_size: int | None = None):
         self.times, self.outputs, self.code = times, outputs, code
+        self.members = np.arange(len(code)) if members is None else members
+        self.values, self.path, self.devices, self.chunk_size = values, path, devices, chunk_size
+        self._labels = labels
 
     def __getitem__(self, name: str) -> np.ndarray:
         try:
             return self.outputs[name]
         except KeyError:
+            if self.path is not None and not self.outputs:
+                raise KeyError(f"{name!r} was streamed to {self.path!r} and not kept in memory; "
+                               "read it with load_sweep(path) or result.to_xarray()") from None
             raise KeyError(f"{name!r} was not kept; kept: {list(self.outputs)}") from None
 
     @property
@@ -56,11 +206,78 @@ class SweepResult:
 
     def failures(self) -> list[tuple[int, str]]:
         """``[(member index, reason), ...]`` of the members whose solve failed."""
-        return [(int(i), STATUS[int(self.code[i])]) for i in np.flatnonzero(self.code)]
+        return [(int(self.members[i]), STATUS[int(self.code[i])]) for i in np.flatnonzero(self.code)]
+
+    def to_xarray(self):
+        """The results as a labelled :class:`xarray.Dataset`.
+
+        Dimensions ``member``, ``time`` (days) and, for array-valued outputs, one named
+        dimension per extra axis (``organ`` with the organ names as coordinates for
+        per-organ outputs of the cascade, else ``<name>_dim<i>``). Coordinates along
+        ``member``: the member index and one coordinate per sampled parameter (named by
+        its flat label, e.g. ``k1`` or ``w[bone]``; prefixed ``param_`` if that name is
+        taken). Variables: every kept output (``units`` and ``long_name`` attributes from
+        the model's declarations), ``status`` (string) and ``code`` per member, and
+        ``parameters(member, param)``, every parameter value of every member.
+
+        When the sweep streamed to disk without keeping outputs in memory, this reads the
+        parts back with :func:`load_sweep` (all of them, into memory).
+        """
+        if self._labels is None:
+            raise ValueError("this SweepResult carries no model labels; it was not made by sweep()")
+        if not self.outputs and self.path is not None and self._labels.outputs:
+            return load_sweep(self.path)
+        return _dataset(self._labels, self.times, self.outputs, self.code, self.members, self.values)
+
+    @property
+    def dataset(self):
+        """Same as :meth:`to_xarray`."""
+        return self.to_xarray()
 
 
-def _values(model: Model, samples) -> np.ndarray:
-    """An ``(N, n_params)`` matrix from a ``{name: (N,) values}`` mapping or a matrix."""
+def load_sweep(path: str | os.PathLike, *, complete: bool = True):
+    """Read a sweep streamed with ``sweep(..., out=path)`` back as one dataset.
+
+    Opens every ``part-*.nc`` in ``path`` in member order, loads it into memory and
+    concatenates along ``member``; the result equals ``SweepResult.to_xarray()`` of the
+    same sweep kept in memory. With ``complete=True`` (default) a missing part (say, of an
+    interrupted sweep) raises ``ValueError``; ``complete=False`` returns what is there.
+
+    For sweeps larger than memory, open the parts lazily instead (needs :mod:`dask`):
+    ``xarray.open_mfdataset(f"{path}/part-*.nc", engine="scipy", combine="nested",
+    concat_dim="member", data_vars="minimal", coords="minimal", compat="override")``
+    (then restore dtypes as this function does: netCDF 3 stores ``member`` and ``code`` as
+    32-bit integers).
+    """
+    import xarray as xr
+
+    path = os.fspath(path)
+    names = sorted(f for f in os.listdir(path) if _PART_RE.match(f))
+    if not names:
+        raise FileNotFoundError(f"no sweep parts (part-*.nc) in {path!r}")
+    parts = []
+    for name in names:
+        with xr.open_dataset(os.path.join(path, name), engine="scipy") as ds:
+            parts.append(ds.load())
+    ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="member", data_vars="minimal", coords="minimal",
+                                                    compat="override", join="override", combine_attrs="override")
+    ds = ds.assign_coords(member=ds["member"].astype(np.int64))
+    ds["code"] = ds["code"].astype(np.int64)
+    n = int(ds.attrs.get("n_members", ds.sizes["member"]))
+    if complete and not np.array_equal(ds["member"].values, np.arange(n)):
+        missing = np.setdiff1d(np.arange(n), ds["member"].values)
+        raise ValueError(f"{path!r} holds {ds.sizes['member']} of {n} members; missing e.g. {missing[:10].tolist()} "
+                         "(an interrupted sweep?); pass complete=False to read what is there")
+    return ds
+
+
+# --------------------------------------------------------------------------------------
+# Sampling matrix
+# --------------------------------------------------------------------------------------
+def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
+    """An ``(N, n_params)`` matrix from a ``{name: (N,) values}`` mapping or a matrix, and
+    the columns that were sampled (the named ones; for a matrix, those that vary across
+    members or differ from the model's default)."""
     if isinstance(samples, Mapping):
         lengths = {k: np.shape(v)[0] for k, v in samples.items() if np.ndim(v) >= 1}
         if not lengths or len(set(lengths.values())) != 1:
@@ -68,14 +285,53 @@ def _values(model: Model, samples) -> np.ndarray:
         n = next(iter(lengths.values()))
         batch = model.params.replace(**{k: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,) + np.shape(v)[1:])
                                         for k, v in samples.items()})
-        return np.asarray(batch.values)
+        layout = model.params.layout
+        cols = sorted(j for k in samples for j in range(layout[k][0], layout[k][1]))
+        return np.asarray(batch.values), cols
     values = np.asarray(samples, dtype=np.float64)
     model.params.with_values(values)  # checks shape and bounds, naming the bad value
     if values.ndim != 2:
         raise ValueError(f"samples must be a mapping or an (N, {model.params.values.shape[-1]}) matrix")
-    return values
+    default = np.asarray(model.params.values)
+    cols = [j for j in range(values.shape[1]) if np.any(values[:, j] != values[0, j]) or values[0, j] != default[j]]
+    return values, cols
 
 
+# --------------------------------------------------------------------------------------
+# Sharded solve: each device solves its slice of the chunk
+# --------------------------------------------------------------------------------------
+@eqx.filter_jit
+def _solve_sharded(values, model, times, regimen, keep, mesh, options):
+    """``simulate`` under :func:`jax.shard_map`: the chunk's member axis is split over
+    ``mesh``; model, times and regimen are replicated. One compilation per chunk shape."""
+    m_arr, m_static = eqx.partition(model, eqx.is_array)
+    r_arr, r_static = eqx.partition(regimen, eqx.is_array)
+
+    def local(v, m_arr, t, r_arr):
+        sol = simulate(eqx.combine(m_arr, m_static), t, params=v, regimen=eqx.combine(r_arr, r_static),
+                       throw=False, **dict(options))
+        return {k: sol[k] for k in keep}, sol.code
+
+    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), P(), P()), out_specs=P(_AXIS), check_vma=False)
+    return fn(values, m_arr, times, r_arr)
+
+
+def _prepare_out(out, overwrite: bool) -> str:
+    path = os.fspath(out)
+    if path.endswith(".nc") and os.path.isfile(path):
+        raise ValueError(f"out must be a directory (one netCDF file per chunk is written there); got file {path!r}")
+    os.makedirs(path, exist_ok=True)
+    old = [f for f in os.listdir(path) if _PART_RE.match(f)]
+    if old and not overwrite:
+        raise FileExistsError(f"{path!r} already holds {len(old)} sweep parts; pass overwrite=True to replace them")
+    for f in old:
+        os.remove(os.path.join(path, f))
+    return path
+
+
+# --------------------------------------------------------------------------------------
+# Public entry point
+# --------------------------------------------------------------------------------------
 def sweep(
     model: Model,
     times: ArrayLike,
@@ -84,23 +340,51 @@ def sweep(
     *,
     keep: Sequence[str] | None = None,
     chunk_size: int = 256,
-    progress: bool = False,
+    progress: bool | Mapping[str, Any] = False,
     on_chunk: Callable[[int, SweepResult], Any] | None = None,
+    out: str | os.PathLike | None = None,
+    keep_in_memory: bool = True,
+    overwrite: bool = False,
+    shard: bool | None = None,
     **solve_options,
 ) -> SweepResult:
     """Evaluate ``model`` at ``times`` for every parameter set in ``samples``.
 
     Args:
-        model, times, regimen: as for :func:`~solvers.simulate.simulate` (one regimen for
-            all members).
+        model, times, regimen: as for :func:`~solvers.simulate.simulate` (one regimen,
+            without a batch axis, for all members).
         samples: ``{parameter name: N values}`` (other parameters keep their defaults) or
             an ``(N, n_params)`` matrix of full parameter vectors.
         keep: names of states, inputs or observables to keep (default: every observable,
             or every state when the model declares none).
-        chunk_size: members per compiled batch (memory per chunk ~ chunk_size x outputs).
-        progress: print ``chunk i/n`` to stderr.
-        on_chunk: called as ``on_chunk(start_index, chunk_result)`` after each chunk, e.g.
-            to write results to disk as they are produced.
+        chunk_size: members per compiled batch. Device memory per chunk grows with
+            chunk_size x the solver state; host memory per chunk with chunk_size x kept
+            outputs. The last chunk is padded to the same size, so every chunk reuses one
+            compiled function. A sweep of fewer than ``chunk_size`` members uses one chunk
+            of exactly N (compiled for that N).
+        progress: show a :mod:`tqdm` progress bar over members (updated per chunk, with
+            the count of failures); a mapping is passed to ``tqdm`` as keyword arguments
+            (e.g. ``{"file": sys.stdout}``). Off by default.
+        on_chunk: called as ``on_chunk(start_index, chunk_result)`` after each chunk
+            (``chunk_result`` is a :class:`SweepResult` of that chunk; its ``members`` are
+            the global indices and ``to_xarray()`` works on it).
+        out: a directory to stream to: each chunk is written, as soon as it is solved, to
+            ``out/part-<first member, 12 digits>.nc`` (netCDF 3 via ``engine="scipy"``; the
+            same dataset as :meth:`SweepResult.to_xarray` restricted to that chunk). Read
+            them back with :func:`load_sweep`. The directory is created if needed.
+        keep_in_memory: with ``out`` given, ``False`` keeps no output arrays in the result
+            (only status codes, times and parameter values), so host memory stays at one
+            chunk whatever N; ``result["C"]`` then points to :func:`load_sweep`. Ignored
+            (always True) without ``out``.
+        overwrite: replace the ``part-*.nc`` files of an earlier sweep in ``out`` (by
+            default their presence raises ``FileExistsError``, since mixing two sweeps'
+            parts would be silently wrong).
+        shard: split each chunk over all devices of JAX's default backend (a 1-D
+            :class:`~jax.sharding.Mesh` with :class:`~jax.sharding.NamedSharding` along
+            the member axis, solved with :func:`jax.shard_map`); ``chunk_size`` is rounded
+            up to a multiple of the device count. ``None`` (default) shards when there is
+            more than one device. Results are identical to an unsharded sweep; each
+            device holds only its slice of the chunk.
         **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps`` ... of ``simulate``.
 
     Returns:
@@ -109,28 +393,84 @@ def sweep(
     """
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
-    values = _values(model, samples)
+    values, sampled = _values(model, samples)
     n = values.shape[0]
+    if n == 0:
+        raise ValueError("samples holds no parameter sets (N = 0)")
+    chunk_size = min(chunk_size, n)  # a small sweep solves its N members, not a padded full chunk
     keep = tuple(keep) if keep is not None else (model.observable_names or model.state_names)
+    labels = _labels(model, keep, sampled, n)  # raises KeyError for unknown names before solving
+    times_np = np.asarray(times, dtype=float)
+    if regimen is not None and isinstance(regimen, Regimen) and regimen.batch_shape:
+        raise ValueError(f"sweep takes one regimen for all members; got a batch {regimen.batch_shape}")
+
+    devices = jax.devices()
+    if shard is None:
+        shard = len(devices) > 1
+    mesh = None
+    if shard:
+        mesh = Mesh(np.asarray(devices), (_AXIS,))
+        chunk_size = -(-chunk_size // len(devices)) * len(devices)
+        # simulate skips its checks on traced values: do them here, concretely
+        t_checked = _check_times(times)
+        reg = Regimen.empty() if regimen is None else regimen
+        _resolve_regimen(model, reg, t_checked)
+        in_sharding = NamedSharding(mesh, P(_AXIS))
+        options = tuple(sorted(solve_options.items()))
+
+    path = _prepare_out(out, overwrite) if out is not None else None
+    in_memory = keep_in_memory or path is None
+    progress_kw = dict(progress) if isinstance(progress, Mapping) else {}
+
+    from tqdm.auto import tqdm
+
     n_chunks = -(-n // chunk_size)
     outputs: dict[str, list[np.ndarray]] = {k: [] for k in keep}
     codes = []
-    for c in range(n_chunks):
-        chunk = values[c * chunk_size:(c + 1) * chunk_size]
-        real = chunk.shape[0]
-        if real < chunk_size:  # pad with the last member: same shape, same compiled function
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
-        with warnings.catch_warnings():  # failures are collected and reported by member index below
-            warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
-            sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, **solve_options)
-        part = {k: np.asarray(sol[k])[:real] for k in keep}
-        code = np.asarray(sol.code)[:real]
-        for k in keep:
-            outputs[k].append(part[k])
-        codes.append(code)
-        if on_chunk is not None:
-            on_chunk(c * chunk_size, SweepResult(np.asarray(sol.ts), part, code))
-        if progress:
-            print(f"sweep {model.name}: chunk {c + 1}/{n_chunks}", file=sys.stderr)
-    return SweepResult(np.asarray(times, dtype=float), {k: np.concatenate(v) for k, v in outputs.items()},
-                       np.concatenate(codes))
+    n_devices = 1
+    bar = tqdm(total=n, unit="member", desc=f"sweep {model.name}", disable=not progress, **progress_kw)
+    n_failed = 0
+    try:
+        for c in range(n_chunks):
+            start = c * chunk_size
+            chunk = values[start:start + chunk_size]
+            real = chunk.shape[0]
+            if real < chunk_size:  # pad with the last member: same shape, same compiled function
+                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
+            if shard:
+                got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep,
+                                               mesh, options)
+                n_devices = len(code_dev.sharding.device_set)
+            else:
+                with warnings.catch_warnings():  # failures are collected and reported by member index below
+                    warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
+                    sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, **solve_options)
+                got, code_dev = {k: sol[k] for k in keep}, sol.code
+            code = np.asarray(code_dev)[:real].astype(np.int64)
+            bad = code != 0
+            part = {}
+            for k in keep:
+                a = np.array(np.asarray(got[k])[:real])  # a writable host copy of the real members only
+                a[bad] = np.nan
+                part[k] = a
+            members = np.arange(start, start + real)
+            chunk_result = SweepResult(times_np, part, code, members=members, values=values[start:start + real],
+                                       labels=labels, devices=n_devices, chunk_size=chunk_size)
+            if path is not None:
+                ds = chunk_result.to_xarray()
+                ds.to_netcdf(os.path.join(path, _PART.format(start)), engine="scipy")
+            if in_memory:
+                for k in keep:
+                    outputs[k].append(part[k])
+            codes.append(code)
+            if on_chunk is not None:
+                on_chunk(start, chunk_result)
+            n_failed += int(bad.sum())
+            bar.update(real)
+            if n_failed:
+                bar.set_postfix(failed=n_failed, refresh=False)
+    finally:
+        bar.close()
+    kept = {k: np.concatenate(v) for k, v in outputs.items()} if in_memory else {}
+    return SweepResult(times_np, kept, np.concatenate(codes), values=values, labels=labels, path=path,
+                       devices=n_devices, chunk_size=chunk_size)

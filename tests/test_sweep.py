@@ -50,3 +50,156 @@ def test_bad_samples():
         sweep(KOM, TIMES, {"beta1": jnp.array([0.2, -1.0])})
     with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
         sweep(KOM, TIMES, {"k1": np.ones(3)}, chunk_size=0)
+
+
+# --------------------------------------------------------------------------------------
+# Labelled results, progress, streaming to disk, sharding
+# --------------------------------------------------------------------------------------
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import textwrap  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import equinox as eqx  # noqa: E402
+import xarray as xr  # noqa: E402
+
+from models.base import Model, Observable, Param, Params, State  # noqa: E402
+from solvers import bolus  # noqa: E402
+from solvers.sweep import _output_dims, load_sweep  # noqa: E402
+
+ORGANS = ("bone", "lung", "liver")
+
+
+class Organs(Model):
+    """m_o' = g_o m_o per organ, c' = -c: m_o(t) = exp(g_o t), c(t) = exp(-t)."""
+
+    organs: tuple[str, ...] = eqx.field(static=True, default=())
+
+    def rhs(self, t, y, p, u):
+        return {"m": p.g * y.m, "c": -y.c}
+
+    def observables(self, t, y, p, u):
+        return {"total": jnp.sum(y.m), "burden": y.m, "pair": jnp.stack([y.c, 2 * y.c])}
+
+
+ORGAN_MODEL = Organs(
+    name="organs_toy",
+    states=(State("m", "cells", "cells per organ", (3,)), State("c", "mg/L", "a concentration")),
+    params=Params.from_specs((Param("g", (0.1, 0.2, 0.3), "1/day", "test", shape=(3,), labels=ORGANS),
+                              Param("h", 1.0, "1", "test, unused"))),
+    y0=jnp.ones(4),
+    observable_specs=(Observable("total", "cells", "all cells"), Observable("burden", "cells", "per organ", (3,)),
+                      Observable("pair", "mg/L", "c and 2c", (2,))),
+    organs=ORGANS,
+)
+ORGAN_TIMES = np.linspace(0.0, 2.0, 5)
+G = np.array([[0.1, 0.2, 0.3], [0.0, 0.5, 1.0], [0.3, 0.3, 0.3], [1.0, 0.0, 0.1], [0.2, 0.1, 0.0]])
+
+
+def test_per_organ_outputs_are_named_after_the_models_organ_axis():
+    from models import cascade
+
+    m = cascade()
+    specs = {s.name: s for s in m.observable_specs + m.states}
+    assert _output_dims(m, specs["metastatic_burden"]) == (("organ",), {"organ": m.organs})
+    assert _output_dims(m, specs["n"]) == (("organ", "n_dim1"), {"organ": m.organs})
+    assert _output_dims(m, specs["primary"]) == ((), {})
+    assert _output_dims(ORGAN_MODEL, ORGAN_MODEL.observable_specs[2]) == (("pair_dim0",), {})
+
+
+def test_to_xarray_labels_dims_units_and_parameters():
+    res = sweep(ORGAN_MODEL, ORGAN_TIMES, {"g": G}, keep=("burden", "pair", "total", "c"), chunk_size=2,
+                rtol=1e-10, atol=1e-12)
+    ds = res.to_xarray()
+    assert ds["burden"].dims == ("member", "time", "organ") and list(ds["organ"].values) == list(ORGANS)
+    assert ds["pair"].dims == ("member", "time", "pair_dim0") and ds["c"].dims == ("member", "time")
+    assert ds["burden"].attrs["units"] == "cells" and ds["c"].attrs["units"] == "mg/L"
+    assert ds["time"].attrs["units"] == "day"
+    np.testing.assert_array_equal(ds["time"].values, ORGAN_TIMES)
+    np.testing.assert_array_equal(ds["member"].values, np.arange(5))
+    for o, organ in enumerate(ORGANS):  # sampled values as coordinates along member, by flat label
+        np.testing.assert_array_equal(ds[f"g[{organ}]"].values, G[:, o])
+        assert ds[f"g[{organ}]"].dims == ("member",) and ds[f"g[{organ}]"].attrs["units"] == "1/day"
+    assert "h" not in ds.coords  # not sampled; still in the full parameter table:
+    np.testing.assert_array_equal(ds["parameters"].sel(param="h").values, np.ones(5))
+    np.testing.assert_allclose(ds["burden"].sel(organ="liver").values, np.exp(np.outer(G[:, 2], ORGAN_TIMES)),
+                               rtol=1e-8)
+    np.testing.assert_array_equal(ds["burden"].values, res["burden"])
+    assert list(ds["status"].values) == ["success"] * 5
+    # a full value matrix: the columns that vary (or leave the defaults) become coordinates
+    matrix = np.asarray(ORGAN_MODEL.params.replace(g=G).values)
+    ds2 = sweep(ORGAN_MODEL, ORGAN_TIMES, matrix, keep=("burden",), chunk_size=2, rtol=1e-10, atol=1e-12).to_xarray()
+    assert [c for c in ds2.coords if c.startswith("g[")] == ["g[bone]", "g[lung]", "g[liver]"] and "h" not in ds2.coords
+    np.testing.assert_array_equal(ds2["burden"].values, ds["burden"].values)
+
+
+def test_status_in_dataset_and_progress_bar(capsys):
+    a = np.array([1.0, 2.0, 50.0, 3.0, 4.0, 80.0, 5.0])
+    res = sweep(BLOW_UP, np.linspace(0.0, 1.0, 5), {"a": a}, keep=("y",), chunk_size=3, progress=True, **OPTS)
+    err = capsys.readouterr().err
+    assert "7/7" in err and "failed=2" in err
+    ds = res.to_xarray()
+    assert [i for i, s in enumerate(ds["status"].values) if s != "success"] == [2, 5]
+    assert set(ds["status"].values[[2, 5]]) <= set(res.status[[2, 5]]) and ds["y"].attrs["units"] == "1"
+    assert np.isnan(ds["y"].sel(member=[2, 5])).all() and ds["a"].values.tolist() == a.tolist()
+    sweep(BLOW_UP, np.linspace(0.0, 1.0, 5), {"a": a[:2]}, keep=("y",), chunk_size=3, **OPTS)
+    assert capsys.readouterr().err == ""  # no bar by default
+
+
+def test_streamed_chunks_equal_the_in_memory_result(tmp_path):
+    kw = dict(keep=("burden", "pair", "c"), chunk_size=2, rtol=1e-10, atol=1e-12)
+    mem = sweep(ORGAN_MODEL, ORGAN_TIMES, {"g": G}, **kw)
+    out = tmp_path / "run"
+    seen = []
+    disk = sweep(ORGAN_MODEL, ORGAN_TIMES, {"g": G}, out=out, keep_in_memory=False,
+                 on_chunk=lambda start, part: seen.append(sorted(os.listdir(out))), **kw)
+    assert seen[0] == ["part-000000000000.nc"] and len(seen[-1]) == 3  # written as produced
+    assert disk.outputs == {} and disk.ok.all() and disk.path == os.fspath(out)
+    with pytest.raises(KeyError, match="streamed to"):
+        disk["burden"]
+    xr.testing.assert_identical(load_sweep(out), mem.to_xarray())
+    xr.testing.assert_identical(disk.to_xarray(), mem.to_xarray())
+    both = sweep(ORGAN_MODEL, ORGAN_TIMES, {"g": G}, out=out, overwrite=True, **kw)  # also kept in memory
+    np.testing.assert_array_equal(both["burden"], mem["burden"])
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        sweep(ORGAN_MODEL, ORGAN_TIMES, {"g": G}, out=out, **kw)
+    os.remove(out / "part-000000000002.nc")
+    with pytest.raises(ValueError, match=r"holds 3 of 5 members; missing e.g. \[2, 3\]"):
+        load_sweep(out)
+    assert load_sweep(out, complete=False).sizes["member"] == 3
+
+
+SHARD_SCRIPT = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import jax
+    from models import komarova2003
+    from solvers import bolus, sweep, trace_count
+
+    assert jax.device_count() == 4, jax.devices()
+    res = sweep(komarova2003(), np.linspace(0.0, 100.0, 11), {"k1": np.linspace(0.2, 0.3, 10)},
+                bolus("x1", [30.0], [5.0]), keep=("z", "x1"), chunk_size=6, shard=True)
+    assert res.devices == 4 and res.chunk_size == 8, (res.devices, res.chunk_size)
+    assert trace_count() == 1  # two chunks, one compilation
+    json.dump({"z": res["z"].tolist(), "x1": res["x1"].tolist(), "code": res.code.tolist()}, open(sys.argv[1], "w"))
+""")
+
+
+def test_sharded_sweep_splits_chunks_over_devices_and_matches(tmp_path):
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
+               SEEDSOIL_CACHE_DIR="off", TF_CPP_MIN_LOG_LEVEL="3")
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    dump = tmp_path / "sharded.json"
+    proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(dump)], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(dump.read_text())
+    ref = sweep(KOM, TIMES, {"k1": np.linspace(0.2, 0.3, 10)}, bolus("x1", [30.0], [5.0]), keep=("z", "x1"),
+                chunk_size=8, shard=False)
+    assert got["code"] == [0] * 10
+    np.testing.assert_allclose(np.array(got["z"]), ref["z"], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.array(got["x1"]), ref["x1"], rtol=1e-12, atol=0)
+    assert ref["z"][0, 4] != sweep(KOM, TIMES, {"k1": [0.2]}, keep=("z",), chunk_size=4)["z"][0, 4]  # dose acted
