@@ -1,0 +1,156 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Interventions: bisphosphonate or denosumab, when, and with or without surgery
+#
+# Breast cancer, five years from diagnosis (day 0), with the full model of
+# `models.bone.bone_metastasis`: the metastatic cascade (primary, CTCs, four organs,
+# dormancy, size-structured metastases) coupled to the bone vicious cycle and to the
+# pharmacokinetics of denosumab and zoledronic acid.
+#
+# Arms: untreated, zoledronic acid 4 mg IV Q4W, zoledronic acid 4 mg Q12W, denosumab
+# 120 mg SC Q4W; each started at diagnosis or at the first *detectable* bone metastasis,
+# with the primary left in place or resected on day 30. That is 4 x 2 x 2 = 16
+# scenarios, solved as **one vmapped batch**: every scenario carries the same events
+# (both drugs' doses, with amount 0 where a drug is not given; a resection that scales the
+# primary by 1 where there is none), so one compiled function serves them all.
+#
+# Set `SEEDSOIL_NOTEBOOK_SMALL=1` (CI does) for a one-year horizon.
+
+# %%
+import dataclasses
+import os
+
+import jax
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+
+from models.bone import bone_metastasis
+from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
+from solvers import from_schedule, scale, simulate
+
+SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
+DAYS = 365.0 if SMALL else 5 * 365.0
+TIMES = np.linspace(0.0, DAYS, 53 if SMALL else 121)
+MODEL = bone_metastasis("breast")
+ORGANS = MODEL.parts[0].organs
+BONE = ORGANS.index("bone")
+
+# %% [markdown]
+# ## When does the first bone metastasis become detectable without treatment?
+# `n_detectable` counts metastases above the detection limit of the size-structured PDE
+# (module `models.cascade.metastases`).
+
+# %%
+untreated = simulate(MODEL, TIMES)
+detectable = np.asarray(untreated["cascade.n_detectable"])[:, BONE]
+hit = np.flatnonzero(detectable >= 1.0)
+T_BONE = float(TIMES[hit[0]]) if hit.size else DAYS / 2
+print(f"first detectable bone metastasis: day {T_BONE:.0f}" + ("" if hit.size else " (none within the horizon; "
+      "using mid-horizon)"))
+
+# %% [markdown]
+# ## The 16 scenarios as one batch of regimens
+
+# %%
+N_DOSES = int(DAYS // 28) + 1
+DRUGS = {  # name: (denosumab mg, zoledronic acid mg, zoledronic acid interval in days)
+    "untreated": (0.0, 0.0, 28.0),
+    "ZA 4 mg Q4W": (0.0, 4.0, 28.0),
+    "ZA 4 mg Q12W": (0.0, 4.0, 84.0),
+    "denosumab 120 mg Q4W": (120.0, 0.0, 28.0),
+}
+STARTS = {"at diagnosis": 0.0, "at first bone metastasis": T_BONE}
+SURGERY = {"primary in place": 1.0, "resected day 30": 1e-3}
+
+xgeva = dataclasses.replace(XGEVA_Q4W, state="denosumab.depot")
+zometa = dataclasses.replace(ZOLEDRONIC_ACID_Q4W, state="za.plasma")
+
+
+def scenario(dmab_mg, za_mg, za_interval, start, surgery_factor):
+    """Same events for every scenario; only numbers differ."""
+    return (from_schedule(xgeva, start=start, count=N_DOSES, amount=dmab_mg)
+            + from_schedule(zometa, start=start, count=N_DOSES, interval=za_interval, amount=za_mg)
+            + scale("cascade.P", 30.0, surgery_factor))
+
+
+labels, regimens = [], []
+for drug, (dmab, za, interval) in DRUGS.items():
+    for when, start in STARTS.items():
+        for surgery, factor in SURGERY.items():
+            labels.append((drug, when, surgery))
+            regimens.append(scenario(dmab, za, interval, start, factor))
+batch = jax.tree.map(lambda *leaves: jnp.stack(leaves), *regimens)  # a Regimen with batch shape (16,)
+runs = simulate(MODEL, TIMES, regimen=batch)
+print("failed scenarios (index, reason):", runs.failures())
+
+
+def pick(drug, when, surgery):
+    return labels.index((drug, when, surgery))
+
+
+# %% [markdown]
+# ## Bone burden, bone volume, CTCs
+# Solid: started at diagnosis; dashed: started at the first detectable bone metastasis.
+# Primary in place (top) vs resected on day 30 (bottom).
+
+# %%
+panels = [("cascade.metastatic_burden", "bone metastases (cells)", True),
+          ("bone.bone_volume", "bone volume (% of baseline)", False),
+          ("bone.CTX", "serum CTX (% of baseline)", True),
+          ("cascade.ctc_per_7_5ml", "CTCs per 7.5 mL", False)]
+colours = dict(zip(DRUGS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+fig, axes = plt.subplots(2, 4, figsize=(17, 8), sharex=True)
+for row, surgery in zip(axes, SURGERY):
+    for ax, (name, ylabel, log) in zip(row, panels):
+        for drug in DRUGS:
+            for when, style in zip(STARTS, ("-", "--")):
+                y = np.asarray(runs[name])[pick(drug, when, surgery)]
+                y = y[:, BONE] if y.ndim == 2 else y
+                (ax.semilogy if log else ax.plot)(TIMES, np.maximum(y, 1.0) if log else y, style,
+                                                  color=colours[drug], label=f"{drug}, {when}")
+        ax.axvline(T_BONE, color="grey", lw=0.8, ls=":")
+        ax.set_ylabel(ylabel)
+    row[0].set_title(surgery, loc="left", fontsize=10)
+for ax in axes[-1]:
+    ax.set_xlabel("days from diagnosis")
+axes[0, 1].legend(fontsize=7)
+fig.tight_layout()
+
+# %% [markdown]
+# ## Visible metastases per organ at the end of the horizon
+# Bone-targeted drugs act on the bone microenvironment only, so they change the bone
+# column and leave the other organs to resection.
+
+# %%
+final = np.asarray(runs["cascade.n_detectable"])[:, -1, :]  # (scenario, organ)
+fig, axes = plt.subplots(1, 2, figsize=(14, 4), sharey=True)
+width = 0.2
+for ax, surgery in zip(axes, SURGERY):
+    for k, drug in enumerate(DRUGS):
+        ax.bar(np.arange(len(ORGANS)) + (k - 1.5) * width, final[pick(drug, "at diagnosis", surgery)], width,
+               color=colours[drug], label=drug)
+    ax.set_xticks(range(len(ORGANS)), ORGANS)
+    ax.set_title(f"detectable metastases at day {DAYS:.0f} ({surgery}; drugs from diagnosis)", fontsize=10)
+axes[0].set_ylabel("number")
+axes[0].legend(fontsize=8)
+fig.tight_layout()
+
+# %%
+burden = np.asarray(runs["cascade.metastatic_burden"])[:, -1, BONE]
+volume = np.asarray(runs["bone.bone_volume"])[:, -1]
+for i, (drug, when, surgery) in enumerate(labels):
+    print(f"{drug:>22} | {when:>24} | {surgery:>16} | bone burden {burden[i]:9.3g} cells | "
+          f"bone volume {volume[i]:6.1f} %")
