@@ -28,9 +28,11 @@ _enable_compilation_cache()
 
 from .regimen import Regimen, bolus, every, from_schedule, infusion, scale  # noqa: E402
 from .simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count  # noqa: E402
+from .sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol  # noqa: E402
 from .sweep import SweepResult, load_sweep, sweep  # noqa: E402
 
 __all__ = [
+    "LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol",
     "Regimen", "STATUS", "Solution", "SolveError", "SolverOptions", "SweepResult", "load_sweep", "sweep",
     "bolus", "every", "from_schedule", "infusion", "scale", "simulate", "trace_count",
 ]
