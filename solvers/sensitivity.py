@@ -490,14 +490,8 @@ def _to_physical(X: Float[np.ndarray, "N k"], box: xr.Dataset) -> Float[np.ndarr
     return np.clip(X, lo, hi)  # rounding in 10**log10(hi) must not leave the declared bounds
 
 
-def _evaluate(
-    model: Model, times, output, X: Float[np.ndarray, "N k"], box: xr.Dataset, base: Params,
-    *, time_index: int, keep, regimen, chunk_size: int, progress: bool, solve_options: dict, method: str,
-) -> Float[np.ndarray, " N"]:
-    """One scalar per sample member via ``sweep``; raise :class:`SampleError` on failures."""
-    index = list(box.attrs["index"])
-    values = np.repeat(np.asarray(base.values)[None, :], X.shape[0], axis=0)
-    values[:, index] = X
+def _reducer(model: Model, output, times, time_index: int):
+    """``(keep, f)``: the outputs a sweep must keep and ``f(result) -> (N,)`` for one output."""
     if isinstance(output, str):
         spec = _output_spec(model, output)
         if spec.shape != ():
@@ -506,24 +500,42 @@ def _evaluate(
         n_t = len(np.atleast_1d(times))
         if not (isinstance(time_index, (int, np.integer)) and -n_t <= time_index < n_t):
             raise ValueError(f"time_index must be an integer in [{-n_t}, {n_t}); got {time_index!r}")
-        keep = (output,)
-    elif callable(output):
+        return (output,), lambda res: res[output][:, time_index]
+    if callable(output):
+        return None, output
+    raise TypeError(f"output must be a name or a callable(SweepResult) -> (N,) array; got {type(output).__name__}")
+
+
+def _evaluate(
+    model: Model, times, outputs: Mapping[str, Any], X: Float[np.ndarray, "N k"], box: xr.Dataset, base: Params,
+    *, time_index: int, keep, regimen, chunk_size: int, progress: bool, solve_options: dict, method: str,
+) -> dict[str, Float[np.ndarray, " N"]]:
+    """One scalar per sample member and output, from one ``sweep``; raise
+    :class:`SampleError` on failures."""
+    index = list(box.attrs["index"])
+    values = np.repeat(np.asarray(base.values)[None, :], X.shape[0], axis=0)
+    values[:, index] = X
+    reducers = {label: _reducer(model, out, times, time_index) for label, out in outputs.items()}
+    if all(k is not None for k, _ in reducers.values()):
+        keep = tuple(dict.fromkeys(name for k, _ in reducers.values() for name in k))
+    else:
         keep = tuple(keep) if keep is not None else model.state_names + model.observable_names
         for k in keep:
             _output_spec(model, k)
-    else:
-        raise TypeError(f"output must be a name or a callable(SweepResult) -> (N,) array; got {type(output).__name__}")
     res = sweep(model, times, values, regimen, keep=keep, chunk_size=chunk_size, progress=progress, **solve_options)
-    if isinstance(output, str):
-        Y = res[output][:, time_index]
-    else:
-        Y = np.asarray(output(res), dtype=np.float64)
-        if Y.shape != (X.shape[0],):
-            raise ValueError(f"the output reducer must return one number per member, shape ({X.shape[0]},); "
-                             f"got {Y.shape}")
+    Ys = {}
     failures = res.failures()
     failed = {i for i, _ in failures}
-    failures += [(int(i), "non-finite output") for i in np.flatnonzero(~np.isfinite(Y)) if int(i) not in failed]
+    for label, (_, f) in reducers.items():
+        Y = np.asarray(f(res), dtype=np.float64)
+        if Y.shape != (X.shape[0],):
+            raise ValueError(f"the output reducer {label!r} must return one number per member, shape "
+                             f"({X.shape[0]},); got {Y.shape}")
+        for i in np.flatnonzero(~np.isfinite(Y)):
+            if int(i) not in failed:
+                failures.append((int(i), f"non-finite output {label!r}"))
+                failed.add(int(i))
+        Ys[label] = Y
     if failures:
         failures.sort()
         names = tuple(box["parameter"].values)
@@ -535,7 +547,26 @@ def _evaluate(
             "SALib cannot analyse NaN outputs; narrow the ranges, raise max_steps or change the solver.",
             failures, X, names,
         )
-    return Y
+    return Ys
+
+
+def _outputs(output) -> tuple[dict[str, Any], bool]:
+    """``({label: output}, several)`` from one output or a mapping of labelled outputs."""
+    if isinstance(output, Mapping):
+        if not output:
+            raise ValueError("output mapping is empty")
+        return dict(output), True
+    return {"output": output}, False
+
+
+def _stack(tables: dict[str, xr.Dataset], several: bool) -> xr.Dataset:
+    """One table, or several stacked along a new ``output`` dim (labels of the mapping)."""
+    if not several:
+        return tables["output"]
+    ds = xr.concat(list(tables.values()), dim=xr.DataArray(list(tables), dims="output", name="output"),
+                   coords="minimal", compat="override", combine_attrs="drop_conflicts")
+    ds.attrs["output"] = ", ".join(ds["output"].values.tolist())
+    return ds
 
 
 def _table(box: xr.Dataset, data: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
@@ -587,7 +618,9 @@ def morris(
         output: the scalar analysed: a state/input/observable name (scalar-shaped), read
             at ``times[time_index]``; or a callable ``f(result) -> (N,) array`` applied to
             the :class:`~solvers.sweep.SweepResult` (which keeps ``keep``, default every
-            state and observable), e.g. ``lambda r: r["z"].min(axis=1)``.
+            state and observable), e.g. ``lambda r: r["z"].min(axis=1)``; or a mapping
+            ``{label: name or callable}`` to analyse several outputs from the same runs
+            (one sweep), stacked along a new ``output`` dim labelled by the keys.
         vary, ranges, log: see :func:`parameter_ranges`.
         params: values of the parameters that are not varied (default: the model's).
         time_index: which save time, for a named output.
@@ -626,16 +659,20 @@ def morris(
     Xp = sample.sample(problem, int(trajectories), num_levels=num_levels,
                        optimal_trajectories=optimal_trajectories, seed=seed)
     X = _to_physical(Xp, box)
-    Y = _evaluate(model, times, output, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
-                  chunk_size=chunk_size, progress=progress, solve_options=opts, method="morris")
-    Si = analyze.analyze(problem, Xp, Y, num_resamples=num_resamples, conf_level=conf_level,
-                         num_levels=num_levels, seed=seed)
-    return _table(box, {k: Si[k] for k in ("mu", "mu_star", "sigma", "mu_star_conf")}, {
-        "method": "morris", "model": model.name, "output": _describe(output, time_index),
-        "n_evaluations": int(X.shape[0]), "trajectories": int(trajectories), "num_levels": int(num_levels),
-        "conf_level": float(conf_level), "seed": "none" if seed is None else int(seed),
-        "reference": "Morris 1991; Campolongo et al. 2007 (mu_star); SALib.analyze.morris",
-    })
+    outputs, several = _outputs(output)
+    Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
+                   chunk_size=chunk_size, progress=progress, solve_options=opts, method="morris")
+    tables = {}
+    for label, Y in Ys.items():
+        Si = analyze.analyze(problem, Xp, Y, num_resamples=num_resamples, conf_level=conf_level,
+                             num_levels=num_levels, seed=seed)
+        tables[label] = _table(box, {k: Si[k] for k in ("mu", "mu_star", "sigma", "mu_star_conf")}, {
+            "method": "morris", "model": model.name, "output": _describe(outputs[label], time_index),
+            "n_evaluations": int(X.shape[0]), "trajectories": int(trajectories), "num_levels": int(num_levels),
+            "conf_level": float(conf_level), "seed": "none" if seed is None else int(seed),
+            "reference": "Morris 1991; Campolongo et al. 2007 (mu_star); SALib.analyze.morris",
+        })
+    return _stack(tables, several)
 
 
 def sobol(
@@ -707,19 +744,23 @@ def sobol(
         raise ValueError(f"n must be an integer >= 2 (ideally a power of 2); got {n!r}")
     Xp = sample.sample(problem, int(n), calc_second_order=second_order, seed=seed)
     X = _to_physical(Xp, box)
-    Y = _evaluate(model, times, output, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
-                  chunk_size=chunk_size, progress=progress, solve_options=opts, method="sobol")
-    Si = analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=num_resamples,
-                         conf_level=conf_level, seed=seed)
-    ds = _table(box, {k: Si[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, {
-        "method": "sobol", "model": model.name, "output": _describe(output, time_index),
-        "n_evaluations": int(X.shape[0]), "n": int(n), "conf_level": float(conf_level),
-        "seed": "none" if seed is None else int(seed),
-        "reference": "Saltelli 2002; Saltelli et al. 2010; SALib.analyze.sobol",
-    })
-    if second_order:
-        names = box["parameter"].values
-        for k in ("S2", "S2_conf"):
-            ds[k] = xr.DataArray(np.asarray(Si[k], dtype=float), dims=("parameter", "parameter_2"),
-                                 coords={"parameter_2": names})
-    return ds
+    outputs, several = _outputs(output)
+    Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
+                   chunk_size=chunk_size, progress=progress, solve_options=opts, method="sobol")
+    tables = {}
+    for label, Y in Ys.items():
+        Si = analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=num_resamples,
+                             conf_level=conf_level, seed=seed)
+        ds = _table(box, {k: Si[k] for k in ("S1", "S1_conf", "ST", "ST_conf")}, {
+            "method": "sobol", "model": model.name, "output": _describe(outputs[label], time_index),
+            "n_evaluations": int(X.shape[0]), "n": int(n), "conf_level": float(conf_level),
+            "seed": "none" if seed is None else int(seed),
+            "reference": "Saltelli 2002; Saltelli et al. 2010; SALib.analyze.sobol",
+        })
+        if second_order:
+            names = box["parameter"].values
+            for k in ("S2", "S2_conf"):
+                ds[k] = xr.DataArray(np.asarray(Si[k], dtype=float), dims=("parameter", "parameter_2"),
+                                     coords={"parameter_2": names})
+        tables[label] = ds
+    return _stack(tables, several)

@@ -185,6 +185,13 @@ def test_morris_ranks_the_inert_parameter_last():
     ds2 = morris(ISHIGAMI, ISHIGAMI_TIMES, lambda r: r["f"][:, -1], keep=("f",), trajectories=40, seed=3,
                  chunk_size=CHUNK)
     np.testing.assert_array_equal(ds2["mu_star"].values, ds["mu_star"].values)
+    # several outputs from the same runs: stacked along "output", each equal to its own analysis
+    both = morris(ISHIGAMI, ISHIGAMI_TIMES, {"f": "f", "minus_f": lambda r: -r["f"][:, -1]}, keep=("f",),
+                  trajectories=40, seed=3, chunk_size=CHUNK)
+    assert list(both["output"].values) == ["f", "minus_f"] and both["mu_star"].dims == ("output", "parameter")
+    np.testing.assert_array_equal(both["mu_star"].sel(output="f").values, ds["mu_star"].values)
+    np.testing.assert_array_equal(both["mu_star"].sel(output="minus_f").values, ds["mu_star"].values)
+    np.testing.assert_array_equal(both["mu"].sel(output="minus_f").values, -ds["mu"].values)
 
 
 def test_failed_members_raise_naming_their_index():
