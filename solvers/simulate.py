@@ -243,7 +243,10 @@ def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_s
 
     init = (t0, y0, jnp.zeros((times.shape[0], n)), jnp.array(0))
     events = (ev_t[order], ev_state[order], ev_add[order], ev_mul[order])
-    (ta, y, out, code), _ = jax.lax.scan(step, init, events)
+    if ev_t.shape[0]:  # static: without events nor breakpoints, trace one solve, not two
+        (ta, y, out, code), _ = jax.lax.scan(step, init, events)
+    else:
+        ta, y, out, code = init
     ys, _, c = integrate(y, ta, jnp.where(code == 0, t_end, ta))
     out = jnp.where((times >= ta)[:, None], ys, out)
     code = jnp.where(code == 0, c, code)
