@@ -46,7 +46,6 @@ import contextlib
 import ctypes
 import os
 import platform
-import statistics
 import sys
 import time
 import warnings
@@ -93,6 +92,7 @@ from scipy.integrate import solve_ivp  # noqa: E402
 
 from models import ayati2010  # noqa: E402  (switches JAX to float64)
 from solvers import simulate, trace_count  # noqa: E402
+from bench.timing import median_time, scale_rel_err  # noqa: E402
 from tests.reference.equations import AYATI, AYATI_Y0, ayati_antimony, ayati_rhs  # noqa: E402
 
 if not ARGS.cache:
@@ -102,23 +102,6 @@ TIMES = np.linspace(0.0, T_END, N_SAVE)
 
 
 # ------------------------------------------------------------------------------ helpers
-def median_time(fn, repeats: int) -> tuple[float, object]:
-    """Median wall time (s) of ``fn()`` over ``repeats`` calls, and the last result."""
-    ts, out = [], None
-    for _ in range(repeats):
-        t = time.perf_counter()
-        out = fn()
-        ts.append(time.perf_counter() - t)
-    return statistics.median(ts), out
-
-
-def scale_rel_err(x: np.ndarray, ref: np.ndarray) -> float:
-    """Worst state of max_t |x - ref| / max_t |ref|; arrays (..., time, state)."""
-    x, ref = np.asarray(x), np.asarray(ref)
-    scale = np.max(np.abs(ref), axis=-2, keepdims=True)
-    return float(np.max(np.abs(x - ref) / scale))
-
-
 def perturbed_sets(n: int) -> dict[str, np.ndarray]:
     """``{seedsoil name: n values}``: defaults times lognormal(0, SIGMA) factors."""
     rng = np.random.default_rng(SEED)

@@ -1,0 +1,1 @@
+"""Benchmarks: speed and accuracy against scipy and libroadrunner, measured in one run."""

@@ -1,0 +1,383 @@
+"""Benchmark: the full model (breast cascade + bone vicious cycle + denosumab + zoledronic
+acid), five years, denosumab 120 mg Q4W, seedsoil against scipy and libroadrunner.
+
+Measured in one process run (subprocesses for compile and memory), same machine, same
+tolerances (rtol 1e-6, atol 1e-9), saving every 28 days (66 points):
+
+* seedsoil single trajectory, warm (median of repeats);
+* seedsoil batched: ``solvers.sweep`` over N perturbed parameter sets (default 1,000 and
+  10,000; six parameters times lognormal factors, sigma 0.1, fixed seed), time / N;
+* scipy ``solve_ivp`` (LSODA and BDF with the JAX-jitted right-hand side and Jacobian of
+  the same model, split at every dose): a loop over the first ``--n-scipy`` sets;
+* libroadrunner (CVODE) on the SBML that ``solvers.sbml.export`` writes for the same model
+  and regimen (skipped, and said so, if the exporter is not available): load time, one
+  trajectory, a loop over ``--n-rr`` sets (``reset()`` and set the perturbed parameters);
+* the gradient of a least-squares loss on log bone burden and bone volume with respect to
+  all free parameters (``jax.grad`` through the solve, reverse mode), as a multiple of one
+  warm forward solve;
+* compile time in a fresh Python process: cold (empty persistent cache) and warm (JAX's
+  persistent compilation cache, as the package enables it, filled by the cold run). Both
+  include tracing, which no cache removes;
+* peak resident memory of a fresh process running a streamed sweep (``out=`` a directory,
+  ``keep_in_memory=False``) of 10^3 .. 10^5 members over ``--memory-days`` (default 28
+  days, so that 10^5 members fit in minutes on two cores; memory does not depend on the
+  horizon's length beyond the saved points).
+
+Targets (issue 6, on the project's 2-core machine): batched per-trajectory time at most
+1/10 of libroadrunner's; single trajectory at most 2x libroadrunner's; gradient at most
+5x a forward solve; cold compile under 10 s, warm under 1 s; memory flat in N. The table
+prints the measured figure whether or not a target is met.
+
+    .venv/bin/python bench/bench_full.py            # full run (tens of minutes on 2 cores)
+    .venv/bin/python bench/bench_full.py --quick    # a few minutes: N = 200, fewer repeats
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import jax  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+from scipy.integrate import solve_ivp  # noqa: E402
+
+from bench.timing import median_time, scale_rel_err  # noqa: E402
+from models.bone import bone_metastasis  # noqa: E402
+from models.drugs import XGEVA_Q4W  # noqa: E402
+from solvers import from_schedule, simulate, sweep  # noqa: E402
+
+YEARS = 5
+T_END = YEARS * 365.0
+TIMES = np.arange(0.0, T_END + 1e-9, 28.0)
+RTOL, ATOL = 1e-6, 1e-9
+SIGMA, SEED = 0.1, 0
+PERTURBED = ("cascade.r_P", "cascade.shed_rate", "cascade.a_met[bone]", "cascade.kappa[bone]", "bone.g_T",
+             "denosumab.CL")
+OUT = ("cascade.metastatic_burden", "bone.bone_volume", "bone.CTX")
+
+MODEL = bone_metastasis("breast")
+BONE = MODEL.parts[0].organs.index("bone")
+REGIMEN = from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"), count=int(T_END // 28) + 1)
+
+
+def parse_args() -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="small run (N = 200, 3 scipy sets, no 10^5 memory point)")
+    ap.add_argument("--batches", type=int, nargs="*", default=None, help="batch sizes (default 1000 10000)")
+    ap.add_argument("--n-scipy", type=int, default=None, help="sets looped with scipy (default 5)")
+    ap.add_argument("--n-rr", type=int, default=None, help="sets looped with libroadrunner (default 100)")
+    ap.add_argument("--memory", type=int, nargs="*", default=None, help="streamed sweep sizes (default 1e3 1e4 1e5)")
+    ap.add_argument("--memory-days", type=float, default=28.0, help="horizon of the memory sweeps (days)")
+    ap.add_argument("--repeats", type=int, default=None)
+    ap.add_argument("--rr-limit", type=float, default=600.0, help="seconds allowed for SBML export + roadrunner")
+    a = ap.parse_args()
+    a.batches = a.batches or ([200] if a.quick else [1000, 10000])
+    a.n_scipy = a.n_scipy or (2 if a.quick else 5)
+    a.n_rr = a.n_rr or (10 if a.quick else 100)
+    a.memory = a.memory or ([1000, 3000] if a.quick else [1000, 10000, 100000])
+    a.repeats = a.repeats or (3 if a.quick else 5)
+    return a
+
+
+# ------------------------------------------------------------------------------ helpers
+_T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    """Progress on stderr (the table goes to stdout)."""
+    print(f"[{time.perf_counter() - _T0:7.1f} s] {msg}", file=sys.stderr, flush=True)
+
+
+def perturbed_values(n: int) -> np.ndarray:
+    """``(n, n_params)``: defaults with the PERTURBED entries times lognormal factors."""
+    names = MODEL.params.flat_names()
+    idx = [names.index(k) for k in PERTURBED]
+    values = np.repeat(np.asarray(MODEL.params.values)[None, :], n, axis=0)
+    rng = np.random.default_rng(SEED)
+    values[:, idx] *= np.exp(SIGMA * rng.standard_normal((n, len(idx))))
+    return values
+
+
+def outputs(sol) -> np.ndarray:
+    """(..., time, 3): bone burden, bone volume, CTX."""
+    return np.stack([np.asarray(sol[OUT[0]])[..., BONE], np.asarray(sol[OUT[1]]), np.asarray(sol[OUT[2]])], -1)
+
+
+def run_child(code: str, env: dict | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter at the repository root; it prints one JSON line."""
+    res = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}, timeout=3600)
+    if res.returncode != 0:
+        raise RuntimeError(res.stderr[-3000:])
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ seedsoil
+def solve(values=None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        sol = simulate(MODEL, TIMES, params=values, regimen=REGIMEN, rtol=RTOL, atol=ATOL, throw=False)
+    return jax.block_until_ready(sol)
+
+
+def loss_and_grad():
+    """Least squares on log10 bone burden and bone volume against the default run
+    (a fitting loss), differentiated with respect to every parameter entry."""
+    target = outputs(solve())
+    t_log, t_vol = jnp.log10(1.0 + target[:, 0]), jnp.asarray(target[:, 1])
+    model, times, reg = MODEL, jnp.asarray(TIMES), REGIMEN
+
+    @jax.jit
+    def loss(values):
+        sol = simulate(model, times, params=values, regimen=reg, rtol=RTOL, atol=ATOL, throw=False)
+        burden = sol[OUT[0]][:, BONE]
+        return jnp.sum((jnp.log10(1.0 + burden) - t_log) ** 2) + jnp.sum(((sol[OUT[1]] - t_vol) / 10.0) ** 2)
+
+    return loss, jax.jit(jax.grad(loss))
+
+
+# ------------------------------------------------------------------------------ scipy
+def scipy_solver(method: str):
+    """solve_ivp on the model's own vector field (jitted; jitted Jacobian for implicit
+    methods), split at every dose so that each bolus is applied exactly."""
+    n = MODEL.n_states
+    forcing = np.zeros(n + MODEL.n_inputs)
+    dose_at = np.asarray(REGIMEN.event_time)
+    dose_amount = np.asarray(REGIMEN.event_amount)
+    slot = MODEL.state_names.index("denosumab.depot")
+    f = jax.jit(lambda t, y, p: MODEL.vector_field(t, y, p, jnp.asarray(forcing)))
+    jac = jax.jit(jax.jacfwd(lambda t, y, p: MODEL.vector_field(t, y, p, jnp.asarray(forcing)), argnums=1))
+
+    def run(values) -> np.ndarray:
+        p = jnp.asarray(values)
+        y = np.asarray(MODEL.y0, dtype=float).copy()
+        cuts = np.concatenate([dose_at[dose_at < T_END], [T_END]])
+        ys, t0 = [], 0.0
+        kw = dict(rtol=RTOL, atol=ATOL, method=method)
+        if method != "RK45":
+            kw["jac"] = lambda t, y: np.asarray(jac(t, y, p))
+        for k, t1 in enumerate(cuts):
+            if k < len(dose_at) and dose_at[k] == t0:
+                y[slot] += dose_amount[k]
+            if t1 > t0:
+                sel = TIMES[(TIMES >= t0) & ((TIMES < t1) | (t1 == T_END))]
+                sol = solve_ivp(lambda t, y: np.asarray(f(t, y, p)), (t0, t1), y, t_eval=sel, **kw)
+                if sol.status != 0:
+                    return np.full((len(TIMES), n), np.nan)
+                ys.append(sol.y.T)
+                y = sol.y[:, -1].copy() if sol.t.size and sol.t[-1] == t1 else \
+                    solve_ivp(lambda t, y: np.asarray(f(t, y, p)), (t0, t1), y, **kw).y[:, -1].copy()
+            t0 = t1
+        return np.concatenate(ys)[: len(TIMES)]
+
+    return run
+
+
+# ------------------------------------------------------------------------------ roadrunner
+RR_CODE = """
+import json, sys, time, dataclasses
+import numpy as np
+sys.path.insert(0, ".")
+t = time.perf_counter()
+from bench.bench_full import MODEL, REGIMEN, TIMES, T_END, PERTURBED, RTOL, ATOL, perturbed_values
+from solvers.sbml import export
+import roadrunner
+sbml = export(MODEL, regimen=REGIMEN)
+t_export = time.perf_counter() - t
+print(json.dumps(dict(stage="exported", export_s=t_export, kb=len(sbml) / 1e3)), flush=True)
+t = time.perf_counter()
+rr = roadrunner.RoadRunner(sbml)
+t_load = time.perf_counter() - t
+rr.integrator.relative_tolerance = RTOL
+rr.integrator.absolute_tolerance = ATOL
+t = time.perf_counter()
+rr.simulate(times=list(TIMES))
+single = time.perf_counter() - t
+vals = perturbed_values(N_RR)
+names = MODEL.params.flat_names()
+ids = {n: n.replace(".", "_").replace("[", "_").replace("]", "") for n in PERTURBED}
+ok, t = 0, time.perf_counter()
+for v in vals:
+    rr.reset()
+    for k, sid in ids.items():
+        rr[sid] = float(v[names.index(k)])
+    try:
+        rr.simulate(times=list(TIMES)); ok += 1
+    except RuntimeError:
+        pass
+loop = (time.perf_counter() - t) / len(vals)
+print(json.dumps(dict(stage="done", export_s=t_export, load_s=t_load, single=single, loop=loop, ok=ok, n=len(vals))))
+"""
+
+
+def roadrunner_bench(n_rr: int, limit_s: float) -> dict:
+    """Export the model to SBML and run it in libroadrunner in a child process, so that a
+    load which does not finish within ``limit_s`` is reported instead of hanging the run."""
+    code = RR_CODE.replace("N_RR", str(int(n_rr)))
+    try:
+        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                             timeout=limit_s, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+        out = res.stdout
+        if res.returncode != 0:
+            return dict(stage="failed", why=res.stderr.strip().splitlines()[-1][:200] if res.stderr else "?")
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        last = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+        return dict(last, stage="timeout", why=f"did not finish within {limit_s:.0f} s after stage "
+                                             f"'{last.get('stage', 'start')}'")
+    return json.loads(out.strip().splitlines()[-1])
+
+
+# ------------------------------------------------------------------------------ main
+def main() -> None:
+    a = parse_args()
+    print(f"# {platform.platform()}, {os.cpu_count()} CPUs, jax {jax.__version__}, devices {jax.devices()}")
+    print(f"# model {MODEL.name}: {MODEL.n_states} states, {MODEL.params.values.shape[-1]} parameters; "
+          f"{YEARS} years, {len(TIMES)} saves, {REGIMEN.n_events} doses; rtol {RTOL}, atol {ATOL}")
+    rows = []
+
+    # single trajectory
+    log("single trajectory")
+    solve()  # compile
+    single, _ = median_time(solve, a.repeats)
+    rows.append(("seedsoil Tsit5, single trajectory", single, "1/1"))
+
+    # batched
+    log("batched sweeps")
+    per = {}
+    for n in a.batches:
+        vals = perturbed_values(n)
+        sweep(MODEL, TIMES, vals[: min(n, 256)], REGIMEN, keep=OUT, chunk_size=min(n, 256), rtol=RTOL, atol=ATOL)
+        t = time.perf_counter()
+        res = sweep(MODEL, TIMES, vals, REGIMEN, keep=OUT, chunk_size=min(n, 256), rtol=RTOL, atol=ATOL)
+        per[n] = (time.perf_counter() - t) / n
+        rows.append((f"seedsoil Tsit5, sweep of {n}", per[n], f"{int(res.ok.sum())}/{n}"))
+    batched = per[max(per)]
+
+    # scipy
+    log("scipy")
+    scipy_rows = {}
+    vals = perturbed_values(a.n_scipy)
+    for method in ("LSODA", "BDF"):
+        run = scipy_solver(method)
+        run(vals[0])  # jit the right-hand side and Jacobian once
+        t = time.perf_counter()
+        ys = [run(v) for v in vals]
+        dt = (time.perf_counter() - t) / len(vals)
+        ok = sum(np.isfinite(y).all() for y in ys)
+        rows.append((f"scipy {method}, loop over {len(vals)}", dt, f"{ok}/{len(vals)}"))
+        scipy_rows[method] = ys
+
+    # roadrunner
+    log("libroadrunner")
+    rr = roadrunner_bench(a.n_rr, a.rr_limit)
+    rr_single = rr_loop = None
+    why = rr.get("why", "")
+    if "export_s" in rr:
+        print(f"# SBML export of the full model: {rr['export_s']:.1f} s, {rr.get('kb', float('nan')):.0f} kB")
+    if rr["stage"] == "done":
+        print(f"# libroadrunner load (SBML -> LLVM): {rr['load_s']:.1f} s")
+        rr_single, rr_loop = rr["single"], rr["loop"]
+        rows.append(("libroadrunner CVODE, single", rr_single, "1/1"))
+        rows.append((f"libroadrunner CVODE, loop over {rr['n']}", rr_loop, f"{rr['ok']}/{rr['n']}"))
+    else:
+        print(f"# libroadrunner: {why}")
+
+    # gradient
+    log("gradient")
+    loss, grad = loss_and_grad()
+    v0 = jnp.asarray(MODEL.params.values)
+    jax.block_until_ready(loss(v0))
+    jax.block_until_ready(grad(v0))
+    t_loss, _ = median_time(lambda: jax.block_until_ready(loss(v0)), a.repeats)
+    t_grad, g = median_time(lambda: jax.block_until_ready(grad(v0)), a.repeats)
+    finite = bool(np.all(np.isfinite(np.asarray(g))))
+
+    # compile cold / warm in fresh processes
+    log("compile cold/warm")
+    code = f"""
+        import time, json, os
+        t = time.perf_counter()
+        import dataclasses, numpy as np, jax
+        from models.bone import bone_metastasis
+        from models.drugs import XGEVA_Q4W
+        from solvers import from_schedule, simulate
+        m = bone_metastasis("breast")
+        reg = from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"), count={int(T_END // 28) + 1})
+        t_import = time.perf_counter() - t
+        t = time.perf_counter()
+        jax.block_until_ready(simulate(m, np.arange(0.0, {T_END} + 1e-9, 28.0), regimen=reg))
+        print(json.dumps(dict(import_s=t_import, first_call_s=time.perf_counter() - t)))
+    """
+    with tempfile.TemporaryDirectory() as cache:
+        cold = run_child(code, {"SEEDSOIL_CACHE_DIR": cache})
+        warm = run_child(code, {"SEEDSOIL_CACHE_DIR": cache})
+
+    # memory of streamed sweeps
+    log("memory")
+    mem = {}
+    for n in a.memory:
+        code = f"""
+            import json, resource, tempfile, numpy as np
+            from models.bone import bone_metastasis
+            from solvers import sweep
+            m = bone_metastasis("breast")
+            v = np.repeat(np.asarray(m.params.values)[None], {n}, 0)
+            with tempfile.TemporaryDirectory() as d:
+                r = sweep(m, np.linspace(0.0, {a.memory_days}, 5), v, keep=("bone.bone_volume",), chunk_size=1000,
+                          out=d, keep_in_memory=False)
+            print(json.dumps(dict(peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                                  ok=int(r.ok.sum()))))
+        """
+        t = time.perf_counter()
+        mem[n] = run_child(code) | {"seconds": time.perf_counter() - t}
+
+    # ---- report
+    print()
+    print("| method | ms / trajectory | solved | / seedsoil batched | / seedsoil single |")
+    print("|---|---:|---:|---:|---:|")
+    for name, sec, solved in rows:
+        print(f"| {name} | {1e3 * sec:.3g} | {solved} | {sec / batched:.3g} | {sec / single:.3g} |")
+    print()
+    print("| check | measured | target | met |")
+    print("|---|---:|---:|:---:|")
+    if rr_loop is not None:
+        print(f"| batched / libroadrunner loop | {batched / rr_loop:.3g} | <= 0.1 | {'yes' if batched / rr_loop <= 0.1 else 'no'} |")
+        print(f"| single / libroadrunner single | {single / rr_single:.3g} | <= 2 | {'yes' if single / rr_single <= 2 else 'no'} |")
+    else:
+        print(f"| vs libroadrunner | n/a: {why} | | |")
+    print(f"| gradient / forward solve ({v0.shape[0]} parameters{'' if finite else ', NON-FINITE'}) | "
+          f"{t_grad / t_loss:.3g} | <= 5 | {'yes' if t_grad / t_loss <= 5 else 'no'} |")
+    print(f"| cold compile (first call, fresh process, empty cache) | {cold['first_call_s']:.3g} s | < 10 s | "
+          f"{'yes' if cold['first_call_s'] < 10 else 'no'} |")
+    print(f"| warm compile (first call, fresh process, persistent cache) | {warm['first_call_s']:.3g} s | < 1 s | "
+          f"{'yes' if warm['first_call_s'] < 1 else 'no'} |")
+    peaks = [m["peak_mb"] for m in mem.values()]
+    print(f"| peak memory, streamed sweep of {', '.join(f'{n:g}' for n in mem)} | "
+          f"{', '.join(f'{p:.0f}' for p in peaks)} MB | flat | {'yes' if max(peaks) < 1.2 * min(peaks) else 'no'} |")
+    print()
+    member0 = np.asarray(solve(perturbed_values(1)[0]).ys)
+    for method, ys in scipy_rows.items():
+        print(f"# scipy {method} vs seedsoil, set 0, worst state, error relative to its range: "
+              f"{scale_rel_err(ys[0], member0):.2g}")
+    for n, m in mem.items():
+        print(f"# memory sweep {n}: {m['ok']}/{n} solved in {m['seconds']:.0f} s, peak {m['peak_mb']:.0f} MB")
+    print(f"# import {cold['import_s']:.2f} s (cold) / {warm['import_s']:.2f} s (warm)")
+
+
+if __name__ == "__main__":
+    main()
