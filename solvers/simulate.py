@@ -88,6 +88,13 @@ class SolverOptions:
         adjoint: ``"reverse"`` (default; ``jax.grad``/``jacrev`` by checkpointed
             backpropagation through the solver) or ``"forward"`` (``jax.jvp``/``jacfwd``,
             cheaper when parameters are few).
+        vmap_size: how a batch is solved. ``None`` (default): all members in one
+            ``jax.vmap``, which steps every member until the slowest has finished (best
+            for small models and on accelerators). An integer ``k``: ``jax.lax.map``
+            with ``batch_size=k``, i.e. groups of ``k`` vmapped members one after the
+            other inside the same compiled function; ``k = 1`` solves members
+            sequentially, each with its own step count (best on CPU for large models
+            whose members take different numbers of steps).
     """
 
     solver: str = "tsit5"
@@ -96,6 +103,7 @@ class SolverOptions:
     max_steps: int = 100_000
     step_to_saves: bool = True
     adjoint: str = "reverse"
+    vmap_size: int | None = None
 
     def __post_init__(self):
         if self.adjoint not in _ADJOINTS:
@@ -108,6 +116,8 @@ class SolverOptions:
                 raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
         if not (isinstance(self.max_steps, int) and self.max_steps > 0):
             raise ValueError(f"max_steps must be a positive integer; got {self.max_steps!r}")
+        if self.vmap_size is not None and not (isinstance(self.vmap_size, int) and self.vmap_size > 0):
+            raise ValueError(f"vmap_size must be None or a positive integer; got {self.vmap_size!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -261,9 +271,28 @@ def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_s
 def _run(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
     _TRACES[0] += 1  # Python side effect: runs only while tracing
     fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
-    if any(a is not None for a in batch_axes):
-        fn = jax.vmap(fn, in_axes=batch_axes)
-    return fn(p, y0, reg)
+    if all(a is None for a in batch_axes):
+        return fn(p, y0, reg)
+    if opts.vmap_size is None:
+        return jax.vmap(fn, in_axes=batch_axes)(p, y0, reg)
+    args = (p, y0, reg)
+    xs = tuple(a if ax is not None else None for a, ax in zip(args, batch_axes))  # mapped over
+
+    def member(x):
+        return fn(*(xi if ax is not None else a for xi, a, ax in zip(x, args, batch_axes)))
+
+    # groups of k vmapped members, one group after the other (lax.map's own batch_size
+    # reshapes with -1, which fails on the zero-size arrays of an empty regimen)
+    tmap = jax.tree_util.tree_map
+    n = jax.tree_util.tree_leaves(xs)[0].shape[0]
+    k = min(opts.vmap_size, n)
+    n_full = (n // k) * k
+    groups = tmap(lambda x: x[:n_full].reshape((n // k, k) + x.shape[1:]), xs)
+    out = tmap(lambda y: y.reshape((n_full,) + y.shape[2:]), jax.lax.map(jax.vmap(member), groups))
+    if n_full < n:
+        rest = jax.vmap(member)(tmap(lambda x: x[n_full:], xs))
+        out = tmap(lambda a, b: jnp.concatenate([a, b]), out, rest)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -282,6 +311,7 @@ def simulate(
     max_steps: int = 100_000,
     step_to_saves: bool = True,
     adjoint: str = "reverse",
+    vmap_size: int | None = None,
     throw: bool = True,
 ) -> Solution:
     """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
@@ -299,7 +329,7 @@ def simulate(
             carry a leading batch axis ``B``.
         solver: ``None`` picks ``kvaerno5`` for models flagged ``stiff`` and ``tsit5``
             otherwise; or name one (see :class:`SolverOptions`).
-        rtol, atol, max_steps, step_to_saves, adjoint: see :class:`SolverOptions`.
+        rtol, atol, max_steps, step_to_saves, adjoint, vmap_size: see :class:`SolverOptions`.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
             ``sol.status`` / ``sol.failures()``; the other members are unaffected.
@@ -319,7 +349,7 @@ def simulate(
     if solver is None:
         solver = "kvaerno5" if model.stiff else "tsit5"
     opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
-                         step_to_saves=step_to_saves, adjoint=adjoint)
+                         step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size)
     times = _check_times(times)
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0)

@@ -385,7 +385,9 @@ def sweep(
             up to a multiple of the device count. ``None`` (default) shards when there is
             more than one device. Results are identical to an unsharded sweep; each
             device holds only its slice of the chunk.
-        **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps`` ... of ``simulate``.
+        **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``vmap_size`` (``1`` solves a
+            chunk's members one after the other: faster on CPU for large models) ... of
+            ``simulate``.
 
     Returns:
         A :class:`SweepResult`; failed members are listed by ``failures()`` (never raised)

@@ -31,6 +31,20 @@ def test_chunks_match_one_batched_solve_and_compile_once():
         res["x2"]
 
 
+def test_members_solved_in_sequence_match_the_vmap():
+    """vmap_size=k (lax.map over groups of k) gives the vmapped numbers, failures included."""
+    k1 = np.linspace(0.2, 0.3, 5)
+    vmapped = simulate(KOM, TIMES, params={"k1": k1})
+    for k in (1, 2):
+        mapped = simulate(KOM, TIMES, params={"k1": k1}, vmap_size=k)
+        np.testing.assert_allclose(mapped["z"], vmapped["z"], rtol=1e-12, atol=1e-12)
+    a = np.array([1.0, 50.0, 3.0])
+    res = sweep(BLOW_UP, np.linspace(0.0, 1.0, 5), {"a": a}, keep=("y",), vmap_size=1, **OPTS)
+    assert [i for i, _ in res.failures()] == [1]
+    with pytest.raises(ValueError, match="vmap_size must be None or a positive integer; got 0"):
+        simulate(KOM, TIMES, params={"k1": k1}, vmap_size=0)
+
+
 def test_failed_members_are_reported_by_index_across_chunks():
     # dy/dt = a y^2 from y0 = 0.1 blows up at t = 10 / a: members with a > 10 fail before t = 1
     a = np.array([1.0, 2.0, 50.0, 3.0, 4.0, 80.0, 5.0])
