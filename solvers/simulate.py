@@ -458,7 +458,7 @@ def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regi
     event_state = jnp.asarray([where(t, False) for t in reg.event_target], dtype=jnp.int32)
     infusion_slot = jnp.asarray([where(t, True) for t in reg.infusion_target], dtype=jnp.int32)
     if is_concrete((reg, times)) and reg.n_events:
-        t0 = float(times[0])
+        t0 = float(np.asarray(times)[0])  # not times[0]: under jit, indexing stages a traced op
         et = np.asarray(reg.event_time)
         if np.any(et < t0):
             k = tuple(np.argwhere(et < t0)[0])

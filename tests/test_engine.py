@@ -134,6 +134,8 @@ def test_user_level_vmap_and_grad_through_simulate():
         return simulate(MODEL, t, params={"k": k}, regimen=reg, adjoint=adjoint, **TIGHT)["A"][-1]
 
     ks = jnp.array([0.2, 0.4])
+    # under jit, with save times and doses closed over (their checks must not index traced copies)
+    np.testing.assert_allclose(jax.jit(final_amount)(0.2), 10.0 * np.exp(-2.0), rtol=1e-8)
     np.testing.assert_allclose(jax.vmap(final_amount)(ks), 10.0 * np.exp(-np.asarray(ks) * 10.0), rtol=1e-8)
     # d/dk [D exp(-k (t - t_d))] = -(t - t_d) D exp(-k (t - t_d))
     np.testing.assert_allclose(jax.grad(final_amount)(0.2), -10.0 * 10.0 * np.exp(-2.0), rtol=1e-6)
