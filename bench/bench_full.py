@@ -167,24 +167,22 @@ def scipy_solver(method: str):
     def run(values) -> np.ndarray:
         p = jnp.asarray(values)
         y = np.asarray(MODEL.y0, dtype=float).copy()
-        cuts = np.concatenate([dose_at[dose_at < T_END], [T_END]])
-        ys, t0 = [], 0.0
         kw = dict(rtol=RTOL, atol=ATOL, method=method)
         if method != "RK45":
             kw["jac"] = lambda t, y: np.asarray(jac(t, y, p))
-        for k, t1 in enumerate(cuts):
-            if k < len(dose_at) and dose_at[k] == t0:
-                y[slot] += dose_amount[k]
-            if t1 > t0:
-                sel = TIMES[(TIMES >= t0) & ((TIMES < t1) | (t1 == T_END))]
-                sol = solve_ivp(lambda t, y: np.asarray(f(t, y, p)), (t0, t1), y, t_eval=sel, **kw)
-                if sol.status != 0:
-                    return np.full((len(TIMES), n), np.nan)
-                ys.append(sol.y.T)
-                y = sol.y[:, -1].copy() if sol.t.size and sol.t[-1] == t1 else \
-                    solve_ivp(lambda t, y: np.asarray(f(t, y, p)), (t0, t1), y, **kw).y[:, -1].copy()
-            t0 = t1
-        return np.concatenate(ys)[: len(TIMES)]
+        edges = np.unique(np.concatenate([[0.0], dose_at[dose_at < T_END], [T_END]]))
+        ys = []
+        for t0, t1 in zip(edges[:-1], edges[1:]):
+            y[slot] += dose_amount[dose_at == t0].sum()  # every dose at this time, before the segment
+            last = t1 == T_END
+            sel = TIMES[(TIMES >= t0) & ((TIMES < t1) | last)]
+            t_eval = np.unique(np.concatenate([sel, [t1]]))  # end state needed for the next segment
+            sol = solve_ivp(lambda t, y: np.asarray(f(t, y, p)), (t0, t1), y, t_eval=t_eval, **kw)
+            if sol.status != 0:
+                return np.full((len(TIMES), n), np.nan)
+            ys.append(sol.y.T[np.isin(sol.t, sel)])
+            y = sol.y[:, -1].copy()
+        return np.concatenate(ys)
 
     return run
 
