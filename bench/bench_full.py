@@ -157,12 +157,15 @@ def scipy_solver(method: str):
     """solve_ivp on the model's own vector field (jitted; jitted Jacobian for implicit
     methods), split at every dose so that each bolus is applied exactly."""
     n = MODEL.n_states
-    forcing = np.zeros(n + MODEL.n_inputs)
     dose_at = np.asarray(REGIMEN.event_time)
     dose_amount = np.asarray(REGIMEN.event_amount)
-    slot = MODEL.state_names.index("denosumab.depot")
-    f = jax.jit(lambda t, y, p: MODEL.vector_field(t, y, p, jnp.asarray(forcing)))
-    jac = jax.jit(jax.jacfwd(lambda t, y, p: MODEL.vector_field(t, y, p, jnp.asarray(forcing)), argnums=1))
+    slot = MODEL.state_layout["denosumab.depot"][0]  # flat index (array states come first)
+
+    def field(t, y, p):  # no infusions; the inputs are the model's own (scheduled) values
+        return MODEL.vector_field(t, y, p, jnp.concatenate([jnp.zeros(n), MODEL.input_vector(t, p)]))
+
+    f = jax.jit(field)
+    jac = jax.jit(jax.jacfwd(field, argnums=1))
 
     def run(values) -> np.ndarray:
         p = jnp.asarray(values)
