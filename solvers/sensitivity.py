@@ -581,6 +581,22 @@ def _describe(output, time_index) -> str:
     return f"{output}[time_index={time_index}]" if isinstance(output, str) else getattr(output, "__name__", repr(output))
 
 
+def _design(method: str, draw: Callable[[dict], np.ndarray], model: Model, times, output, *, vary, ranges, log,
+            params, time_index, keep, regimen, chunk_size, progress, solve_options):
+    """Shared by :func:`morris` and :func:`sobol`: the box of ranges, SALib's design
+    ``Xp = draw(problem)`` (unit scale), and the outputs of one sweep over it."""
+    opts = _solve_options(model, solve_options)
+    base = _resolve_params(model, params)
+    box = parameter_ranges(model, vary, ranges, log)
+    problem = _problem(box)
+    Xp = draw(problem)
+    X = _to_physical(Xp, box)
+    outputs, several = _outputs(output)
+    Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
+                   chunk_size=chunk_size, progress=progress, solve_options=opts, method=method)
+    return box, problem, Xp, X, outputs, several, Ys
+
+
 def morris(
     model: Model,
     times: ArrayLike,
@@ -650,18 +666,13 @@ def morris(
     from SALib.analyze import morris as analyze
     from SALib.sample import morris as sample
 
-    opts = _solve_options(model, solve_options)
-    base = _resolve_params(model, params)
-    box = parameter_ranges(model, vary, ranges, log)
-    problem = _problem(box)
     if not (isinstance(trajectories, (int, np.integer)) and trajectories >= 2):
         raise ValueError(f"trajectories must be an integer >= 2; got {trajectories!r}")
-    Xp = sample.sample(problem, int(trajectories), num_levels=num_levels,
-                       optimal_trajectories=optimal_trajectories, seed=seed)
-    X = _to_physical(Xp, box)
-    outputs, several = _outputs(output)
-    Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
-                   chunk_size=chunk_size, progress=progress, solve_options=opts, method="morris")
+    box, problem, Xp, X, outputs, several, Ys = _design(
+        "morris", lambda pr: sample.sample(pr, int(trajectories), num_levels=num_levels,
+                                           optimal_trajectories=optimal_trajectories, seed=seed),
+        model, times, output, vary=vary, ranges=ranges, log=log, params=params, time_index=time_index, keep=keep,
+        regimen=regimen, chunk_size=chunk_size, progress=progress, solve_options=solve_options)
     tables = {}
     for label, Y in Ys.items():
         Si = analyze.analyze(problem, Xp, Y, num_resamples=num_resamples, conf_level=conf_level,
@@ -736,17 +747,12 @@ def sobol(
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 
-    opts = _solve_options(model, solve_options)
-    base = _resolve_params(model, params)
-    box = parameter_ranges(model, vary, ranges, log)
-    problem = _problem(box)
     if not (isinstance(n, (int, np.integer)) and n >= 2):
         raise ValueError(f"n must be an integer >= 2 (ideally a power of 2); got {n!r}")
-    Xp = sample.sample(problem, int(n), calc_second_order=second_order, seed=seed)
-    X = _to_physical(Xp, box)
-    outputs, several = _outputs(output)
-    Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
-                   chunk_size=chunk_size, progress=progress, solve_options=opts, method="sobol")
+    box, problem, Xp, X, outputs, several, Ys = _design(
+        "sobol", lambda pr: sample.sample(pr, int(n), calc_second_order=second_order, seed=seed),
+        model, times, output, vary=vary, ranges=ranges, log=log, params=params, time_index=time_index, keep=keep,
+        regimen=regimen, chunk_size=chunk_size, progress=progress, solve_options=solve_options)
     tables = {}
     for label, Y in Ys.items():
         Si = analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=num_resamples,

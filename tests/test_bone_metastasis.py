@@ -52,7 +52,8 @@ def test_full_model_with_doses_matches_scipy_lsoda():
     integrator and dose handling (values relative to each state's range)."""
     import jax
     import jax.numpy as jnp
-    from scipy.integrate import solve_ivp
+
+    from .reference.scipy_piecewise import solve_piecewise
 
     times = np.arange(0.0, 365.0, 28.0)  # days 0 .. 364
     doses = np.asarray(XGEVA.event_time)[:13]  # days 0 .. 336, all inside the horizon
@@ -64,18 +65,13 @@ def test_full_model_with_doses_matches_scipy_lsoda():
     def field(t, y):
         return MODEL.vector_field(t, y, p, jnp.concatenate([jnp.zeros(n), MODEL.input_vector(t, p)]))
 
+    def dose(t, y):
+        y[depot] += 120.0 * np.sum(doses == t)
+        return y
+
     f, jac = jax.jit(field), jax.jit(jax.jacfwd(field, argnums=1))
-    y, out = np.asarray(MODEL.y0, dtype=float).copy(), []
-    edges = np.unique(np.concatenate([doses, [times[-1]]]))
-    for t0, t1 in zip(edges[:-1], edges[1:]):
-        y[depot] += 120.0 * np.sum(doses == t0)
-        sel = times[(times >= t0) & ((times < t1) | (t1 == times[-1]))]
-        r = solve_ivp(lambda t, x: np.asarray(f(t, x)), (t0, t1), y, method="LSODA", t_eval=np.union1d(sel, [t1]),
-                      jac=lambda t, x: np.asarray(jac(t, x)), rtol=1e-9, atol=1e-12)
-        assert r.status == 0, r.message
-        out.append(r.y.T[np.isin(r.t, sel)])
-        y = r.y[:, -1].copy()
-    ref = np.concatenate(out)
+    ref = solve_piecewise(lambda t, y: np.asarray(f(t, y)), np.asarray(MODEL.y0), times, switches=doses,
+                          method="LSODA", rtol=1e-9, atol=1e-12, jump=dose, jac=lambda t, y: np.asarray(jac(t, y)))
     ys = np.asarray(sol.ys)
     scale = np.max(np.abs(ref), axis=0)
     assert ref.shape == ys.shape

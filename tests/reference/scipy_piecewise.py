@@ -6,24 +6,33 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 
-def solve_piecewise(rhs, y0, times, switches=(), kw=lambda t: {}, method="Radau", rtol=1e-11, atol=1e-13):
+def solve_piecewise(rhs, y0, times, switches=(), kw=lambda t: {}, method="Radau", rtol=1e-11, atol=1e-13,
+                    jump=None, jac=None):
     """Integrate ``rhs(t, y, **kw(t))`` saving at ``times``.
 
     ``kw(t)`` gives keyword arguments (inputs) that are held constant between consecutive
     ``switches``; the integrator restarts at every switch so that no step crosses one.
-    Returns an array of shape ``(len(times), len(y0))``.
+    ``jump(t, y) -> y`` (optional) changes the state at the start of every segment, e.g.
+    adds the boluses given at ``t`` (saved values at a switch, the last save time included, are post-jump); ``jac(t, y)``
+    is passed to implicit methods. Returns an array of shape ``(len(times), len(y0))``.
     """
     times = np.asarray(times, float)
     edges = sorted({float(times[0]), float(times[-1]), *(float(s) for s in switches if times[0] < s < times[-1])})
     out = np.empty((len(times), len(y0)))
     y = np.asarray(y0, float)
+    extra = {} if jac is None else {"jac": jac}
     for a, b in zip(edges[:-1], edges[1:]):
         args = kw(a)
+        if jump is not None:
+            y = np.asarray(jump(a, y.copy()), float)
         last = b == edges[-1]
         sel = (times >= a) & ((times < b) | (last & (times == b)))
         t_eval = np.unique(np.concatenate([times[sel], [b]]))
-        sol = solve_ivp(lambda t, yy: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol, t_eval=t_eval)
+        sol = solve_ivp(lambda t, yy: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol, t_eval=t_eval,
+                        **extra)
         assert sol.success, sol.message
         out[sel] = sol.y.T[np.searchsorted(t_eval, times[sel])]
         y = sol.y[:, -1]
+    if jump is not None and times[-1] == edges[-1]:  # a jump at the last save time shows there too
+        out[-1] = jump(edges[-1], y.copy())
     return out
