@@ -64,7 +64,10 @@ from jaxtyping import Array, ArrayLike, Float
 from models.base import Model, Params
 
 from .regimen import Regimen
-from .simulate import STATUS, SolveError, SolverOptions, simulate
+from .simulate import STATUS, SolveError, SolverOptions, _check_times, simulate
+from .simulate import _resolve_params as _sim_params
+from .simulate import _resolve_regimen as _sim_regimen
+from .simulate import _resolve_y0 as _sim_y0
 from .sweep import SweepResult, sweep
 
 __all__ = ["LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol"]
@@ -135,17 +138,8 @@ def _flat_units(params: Params) -> tuple[str, ...]:
 
 
 def _resolve_params(model: Model, params) -> Params:
-    """``None`` | ``{name: value}`` | :class:`Params` | flat vector -> one checked set."""
-    if params is None:
-        p = model.params
-    elif isinstance(params, Params):
-        if params.specs != model.params.specs:
-            raise ValueError(f"these parameters were not declared for model {model.name!r}")
-        p = params.check()
-    elif isinstance(params, Mapping):
-        p = model.params.replace(**params)
-    else:
-        p = model.params.with_values(params)
+    """One checked parameter set (``simulate``'s resolution, without a batch)."""
+    p = _sim_params(model, params)
     if p.batch_shape:
         raise ValueError(f"sensitivities are taken at one parameter set; got a batch of shape {p.batch_shape}")
     return p
@@ -170,18 +164,6 @@ def _solve_options(model: Model, options: Mapping[str, Any]) -> dict[str, Any]:
     opts.setdefault("solver", "kvaerno5" if model.stiff else "tsit5")
     SolverOptions(**opts)  # ValueError naming a bad solver, tolerance or step budget
     return opts
-
-
-def _check_times(times: ArrayLike) -> Float[Array, " t"]:
-    t = np.asarray(times, dtype=np.float64)
-    if t.ndim != 1 or t.shape[0] < 1:
-        raise ValueError(f"times must be a non-empty 1-D array of days; got shape {t.shape}")
-    if not np.all(np.isfinite(t)):
-        raise ValueError(f"times must be finite; got {float(t[~np.isfinite(t)][0])!r}")
-    if np.any(np.diff(t) <= 0):
-        k = int(np.flatnonzero(np.diff(t) <= 0)[0])
-        raise ValueError(f"times must increase strictly; times[{k + 1}] = {float(t[k + 1])} follows {float(t[k])}")
-    return jnp.asarray(t)
 
 
 # --------------------------------------------------------------------------------------
@@ -246,7 +228,7 @@ class LocalSensitivity:
             raise ValueError(f"unknown mode {mode!r}; choose 'forward' (jacfwd) or 'reverse' (jacrev)")
         self.model, self.output, self.mode = model, output, mode
         self.spec = _output_spec(model, output)
-        self.times = _check_times(times)
+        self.times = _check_times(np.asarray(times, dtype=np.float64))
         self.index = _select(model.params, wrt, model.name)
         flat = model.params.flat_names()
         self.names = tuple(flat[i] for i in self.index)
@@ -256,35 +238,15 @@ class LocalSensitivity:
         self.regimen = self._resolve_regimen(regimen)
 
     def _resolve_y0(self, y0) -> Float[Array, " n"]:
-        m = self.model
-        if y0 is None:
-            y = m.y0
-        elif isinstance(y0, Mapping):
-            y = m.with_y0(**y0).y0
-        else:
-            y = jnp.asarray(y0, dtype=jnp.float64)
-        if y.shape != (m.n_states,):
-            raise ValueError(f"y0 must have shape ({m.n_states},) for a local sensitivity; got {y.shape}")
-        if not np.all(np.isfinite(np.asarray(y))):
-            raise ValueError(f"initial state is not finite: {np.asarray(y).tolist()}")
+        y = _sim_y0(self.model, y0)  # shapes and finiteness checked, naming the bad state
+        if y.ndim != 1:
+            raise ValueError(f"y0 must have shape ({self.model.n_states},) for a local sensitivity; got {y.shape}")
         return y
 
     def _resolve_regimen(self, regimen) -> Regimen:
-        reg = Regimen.empty() if regimen is None else regimen
-        if not isinstance(reg, Regimen):
-            raise TypeError(f"regimen must be a Regimen; got {type(reg).__name__}")
-        reg.check()
+        reg, _, _ = _sim_regimen(self.model, regimen, self.times)  # targets and dose times checked
         if reg.batch_shape:
             raise ValueError(f"a local sensitivity takes one regimen; got a batch of shape {reg.batch_shape}")
-        known = set(self.model.state_names) | set(self.model.input_names)
-        for target in reg.event_target + reg.infusion_target:
-            if target not in known:
-                raise ValueError(f"dose target {target!r} is not a state or input of model {self.model.name!r}")
-        t0 = float(self.times[0])
-        et = np.asarray(reg.event_time)
-        if np.any(et < t0):
-            k = int(np.flatnonzero(et < t0)[0])
-            raise ValueError(f"dose time {float(et[k])} for {reg.event_target[k]!r} is before times[0] = {t0}")
         return reg
 
     def jacobian(self, params: Params | Mapping[str, Any] | ArrayLike | None = None) -> tuple[
