@@ -3,7 +3,8 @@ independent scipy solve of the equations typed again here (complex-first QSS for
 
 Label numbers (Prolia US label, 12.3): 60 mg SC, Cmax 6.75 (SD 1.89) ug/mL at
 10 days (range 3-21), half-life after Cmax 25.4 (SD 8.5) days. Xgeva US label (12.3) and
-Swiss Fachinformation: 120 mg Q4W, steady-state trough 20.6 +/- 13.5 ug/mL (range 0.456-56.9).
+Swiss Fachinformation: 120 mg Q4W, steady-state trough 20.6 +/- 13.5 ug/mL (range 0.456-56.9)
+(the calibration target of the bone-metastases clearance; other Xgeva numbers check it).
 The model gives typical-subject predictions of population-PK fits, so comparisons are
 with the label means within tolerances stated per test, inside the label's SDs.
 """
@@ -11,8 +12,10 @@ with the label means within tolerances stated per test, inside the label's SDs.
 import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
+from scipy.optimize import brentq
 
 from models.drugs import denosumab
+from models.drugs.denosumab import XGEVA_TROUGH
 from solvers import bolus, every, simulate
 
 from .conftest import TIGHT
@@ -58,28 +61,61 @@ def test_prolia_apparent_terminal_half_life(prolia):
     assert abs(t_half / 25.4 - 1.0) < 0.20, t_half
 
 
-def _xgeva_trough(model):
-    times = np.arange(0.0, 13 * 28.0 + 1.0, 1.0)
-    sol = simulate(model, times, regimen=bolus("depot", every(28.0, 0.0, 13), 120.0), **TIGHT)
-    c = np.asarray(sol["C_free"])
-    troughs = c[np.searchsorted(times, 28.0 * np.arange(1, 13)) - 1]  # day before each dose
-    return troughs
+def _xgeva_troughs(model, dose_t, trough_days, CL=None):
+    """Free denosumab the day before each of ``trough_days`` under 120 mg at ``dose_t``."""
+    params = None if CL is None else model.params.replace(CL=CL)
+    times = np.arange(0.0, max(trough_days) + 1.0, 0.5)
+    sol = simulate(model, times, regimen=bolus("depot", dose_t, 120.0), params=params, **TIGHT)
+    # Doses go to the SC depot, so serum drug at a dose time is the pre-dose trough.
+    return np.asarray(sol["C_free"])[np.searchsorted(times, trough_days)]
 
 
-def test_xgeva_q4w_trough_within_label_sd():
-    # Typical-subject steady-state trough vs label mean +/- SD 20.6 +/- 13.5 ug/mL.
-    troughs = _xgeva_trough(XGEVA)
-    assert abs(troughs[-1] / troughs[-2] - 1.0) < 2e-3  # steady state reached (label: by 6 months)
-    assert 20.6 - 13.5 < troughs[-1] < 20.6 + 13.5, troughs[-1]
+Q4W = every(28.0, 0.0, 13)
+Q4W_TROUGHS = 28.0 * np.arange(1, 13)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "published typical values predict a steady-state trough of 26.8 ug/mL (+30 %) for "
-    "Xgeva 120 mg Q4W (Gibiansky 2012 F/CL/V1/ka); the label mean 20.6 ug/mL implies ~4 mL/h "
-    "clearance. Reported, not tuned."))
-def test_xgeva_q4w_trough_within_25_percent_of_label_mean():
-    troughs = _xgeva_trough(XGEVA)
-    assert abs(troughs[-1] / 20.6 - 1.0) < 0.25, troughs[-1]
+@pytest.fixture(scope="module")
+def xgeva_q4w():
+    return _xgeva_troughs(XGEVA, Q4W, Q4W_TROUGHS)
+
+
+def test_xgeva_clearance_is_the_label_trough_solution(xgeva_q4w):
+    # The bone-metastases CL is a calibration (module docstring): re-derive it here by root
+    # finding on the steady-state trough and require the shipped default to be that root.
+    assert abs(xgeva_q4w[-1] / xgeva_q4w[-2] - 1.0) < 2e-3  # steady state (label: by 6 months)
+    root = brentq(lambda cl: _xgeva_troughs(XGEVA, Q4W, Q4W_TROUGHS, CL=cl)[-1] - XGEVA_TROUGH,
+                  0.05, 0.2, xtol=1e-8)
+    assert abs(float(XGEVA.params["CL"]) / root - 1.0) < 1e-3, root
+    assert abs(xgeva_q4w[-1] / XGEVA_TROUGH - 1.0) < 2e-3, xgeva_q4w[-1]
+    # Gibiansky 2012's 66-kg typical value (3.25 mL/h) gives 26.2 ug/mL, 27 % high.
+    published = _xgeva_troughs(XGEVA, Q4W, Q4W_TROUGHS, CL=3.25e-3 * 24.0)[-1]
+    assert 25.0 < published < 29.0, published
+
+
+def test_xgeva_accumulation_and_half_life_match_label(xgeva_q4w):
+    # Not used by the fit. EU SmPC: "approximately 2-fold accumulation" after 6 months of
+    # 120 mg Q4W (US label: "up to 2.8-fold"); half-life after discontinuation 28 days
+    # (range 14-55). Model: 2.12-fold, 27.3 days.
+    accumulation = xgeva_q4w[-1] / xgeva_q4w[0]
+    assert 1.7 < accumulation < 2.8, accumulation
+    times = np.arange(0.0, 400.5, 0.5)
+    c = np.asarray(simulate(XGEVA, times, regimen=bolus("depot", Q4W[:-1], 120.0), **TIGHT)["C_free"])
+    sel = (times >= 350.0) & (times <= 400.0)  # 14-64 days after the last dose (day 336)
+    t_half = np.log(2.0) / -np.polyfit(times[sel], np.log(c[sel]), 1)[0]
+    assert abs(t_half / 28.0 - 1.0) < 0.15, t_half
+
+
+def test_xgeva_loading_dose_troughs_match_label():
+    # Not used by the fit. US label 12.3: 120 mg Q4W with extra doses on days 8 and 15;
+    # mean (SD) troughs on days 8, 15 and one month after the first dose 19.0 (24.1),
+    # 31.6 (27.3), 36.4 (20.6) ug/mL; steady state by 3 months, trough 23.4 (12.1).
+    # Model: 13.6, 27.3, 35.5, 24.7. Each inside the label SD; month 1 and 3 within 15 %.
+    dose_t = np.concatenate([[0.0, 7.0, 14.0], every(28.0, 28.0, 3)])
+    c = _xgeva_troughs(XGEVA, dose_t, np.array([7.0, 14.0, 28.0, 84.0]))
+    label = np.array([19.0, 31.6, 36.4, 23.4])
+    sd = np.array([24.1, 27.3, 20.6, 12.1])
+    assert np.all(np.abs(c - label) < sd), c
+    assert np.all(np.abs(c[2:] / label[2:] - 1.0) < 0.15), c
 
 
 def test_mass_balance_multi_dose(multi):

@@ -51,19 +51,26 @@ Parameter sets (``population`` argument of :func:`denosumab`):
   not checked against the paper itself; see each parameter's ``source``.
 * ``"bone_metastases"``: Gibiansky L, Sutjandra L, Doshi S, et al. (2012) Clin
   Pharmacokinet 51:247-260, patients with solid tumours and bone metastases. Its
-  abstract gives F = 61 %, absorption half-life 2.7 days, V1 = 2.62 L/66 kg and
-  CL = 3.25 mL/h/66 kg; those four replace the Sutjandra values, the others (Q, V2,
-  KSS, kint, kdeg, R0; not available to us from that paper) are kept from Sutjandra.
+  abstract gives F = 61 %, absorption half-life 2.7 days and V1 = 2.62 L/66 kg; those
+  three replace the Sutjandra values. The linear clearance is **fitted to the Xgeva
+  label**: with every other value fixed, CL = 3.94 mL/h (0.09465 L/day) makes the
+  steady-state trough of 120 mg Q4W equal the label mean 20.6 ug/mL (Xgeva US label 12.3:
+  20.5 +/- 13.5; Swiss Fachinformation: 20.6). Gibiansky's typical value for a 66-kg
+  subject, 3.25 mL/h, gives 26.2 ug/mL (+27 %); the label is a mean over heavier patients
+  (body weight is inversely related to exposure, EU SmPC) with log-normal variability.
+  The other parameters (Q, V2, KSS, kint, kdeg, R0; not available to us from that paper)
+  are kept from Sutjandra.
 
 What the defaults reproduce (``tests/test_denosumab.py``): Prolia 60 mg SC, label Cmax
 6.75 ug/mL at 10 days (range 3-21), half-life 25.4 days: model 7.40 ug/mL (+10 %) at
 11.2 days, log-linear half-life 26.6 days over days 28-112 (the local half-life falls
-from ~32 to ~22 days as TMDD takes over at low concentrations). Xgeva 120 mg Q4W, label
-steady-state trough 20.6 +/- 13.5 ug/mL (mean +/- SD): the ``bone_metastases`` set gives
-26.8 ug/mL (+30 %), the ``osteoporosis`` set 29.8 ug/mL (+45 %). At these concentrations
-TMDD is saturated, so the trough is set by F/CL: the label value implies a higher
-clearance (about 4 mL/h) than the typical 66-kg subject of either paper. The parameters
-were not tuned to the label.
+from ~32 to ~22 days as TMDD takes over at low concentrations). Xgeva 120 mg Q4W: the
+steady-state trough is the calibration target above; checked against label numbers the
+fit did not use: accumulation 2.12-fold (EU SmPC "approximately 2-fold", US label "up
+to 2.8-fold"), half-life after the last dose 27.3 days (label mean 28, range 14-55), and
+with loading doses on days 8 and 15 troughs of 13.6, 27.3 and 35.5 ug/mL on days 8, 15
+and 29 and 24.7 ug/mL at 3 months (US label means 19.0, 31.6, 36.4 and 23.4, SDs 24.1,
+27.3, 20.6 and 12.1).
 
 Known gap at low concentrations: after Prolia 60 mg the free concentration falls from
 0.43 ug/mL on day 120 to 0.0008 ug/mL on day 180 (target-mediated elimination takes over
@@ -100,11 +107,13 @@ import jax.numpy as jnp
 
 from ..base import Model, Observable, Param, Params, State
 
-__all__ = ["Denosumab", "denosumab", "free_concentration", "POPULATIONS", "PARAMS"]
+__all__ = ["Denosumab", "denosumab", "free_concentration", "POPULATIONS", "PARAMS", "XGEVA_TROUGH"]
 
 SUTJ = "Sutjandra et al. 2011, Clin Pharmacokinet 50:793, final-model table (66-kg typical subject)"
 SUTJ_VIA = SUTJ + ", via a public MATLAB transcription (not checked against the paper)"
 GIB = "Gibiansky et al. 2012, Clin Pharmacokinet 51:247, abstract (bone-metastases population)"
+XGEVA_LABEL = ("fitted to the Xgeva label steady-state trough of 120 mg Q4W, 20.6 ug/mL (US label 12.3: "
+               "20.5 +/- 13.5; Swiss Fachinformation 20.6), other parameters fixed")
 DOSHI = "Doshi et al. 2012, Clin Cancer Res 18:2648, abstract (uNTx/Cr Imax model, bone metastases)"
 H_PER_DAY = 24.0
 
@@ -121,12 +130,14 @@ _SUTJANDRA = dict(
     kint=0.00795 * H_PER_DAY,
     kdeg=0.00148 * H_PER_DAY,
 )
-# Bone-metastases population: Gibiansky 2012 abstract values, the rest from Sutjandra.
+# Bone-metastases population: Gibiansky 2012 abstract values, CL fitted to the Xgeva
+# label trough (tests/test_denosumab.py re-derives it), the rest from Sutjandra.
+XGEVA_TROUGH = 20.6  # ug/mL, steady-state trough of 120 mg Q4W, label mean (calibration target)
 _GIBIANSKY = dict(
     _SUTJANDRA,
     ka=math.log(2.0) / 2.7,   # absorption half-life 2.7 days
     F=0.61,
-    CL=3.25e-3 * H_PER_DAY,   # 3.25 mL/h/66 kg -> L/day
+    CL=0.09465,               # L/day (3.94 mL/h): gives XGEVA_TROUGH; Gibiansky's 66-kg value 3.25 mL/h gives 26.2
     V1=2.62,
 )
 POPULATIONS = {"osteoporosis": _SUTJANDRA, "bone_metastases": _GIBIANSKY}
@@ -141,7 +152,7 @@ PARAMS = (
           SUTJ_VIA + " (0.212/day at 71.5 kg, weight exponent -0.577, scaled to 66 kg)" + _BOTH
           + " (ln2 / 2.7-day absorption half-life)", description="first-order SC absorption rate"),
     Param("F", _V["F"], "1", SUTJ_VIA + _BOTH, (0.0, 1.0), "SC bioavailability (fraction of the dose reaching serum)"),
-    Param("CL", _V["CL"], "L/day", SUTJ_VIA + " (3.06 mL/h)" + _BOTH + " (3.25 mL/h)", description="linear clearance"),
+    Param("CL", _V["CL"], "L/day", SUTJ_VIA + " (3.06 mL/h); bone_metastases set: " + XGEVA_LABEL + " (3.94 mL/h; Gibiansky 2012's 3.25 mL/h/66 kg gives 26.2 ug/mL)", description="linear clearance"),
     Param("V1", _V["V1"], "L", SUTJ_VIA + _BOTH, description="central volume"),
     Param("Q", _V["Q"], "L/day", SUTJ_VIA + " (37.9 mL/h)" + _SHARED, description="intercompartmental clearance"),
     Param("V2", _V["V2"], "L", SUTJ_VIA + _SHARED, description="peripheral volume"),
