@@ -2,7 +2,8 @@
 
 Importing this package switches JAX to float64 and enables JAX's persistent compilation
 cache (directory ``$SEEDSOIL_CACHE_DIR``, default ``~/.cache/seedsoil/jax``; set
-``SEEDSOIL_CACHE_DIR=off`` to disable), so a second Python session reuses compiled solves.
+``SEEDSOIL_CACHE_DIR=off`` to disable), so a second Python session reuses compiled solves;
+:mod:`solvers.programs` keeps the traced solves there too, so it does not trace them again.
 """
 
 import os

@@ -7,6 +7,8 @@ sorted events; each step integrates to the next event with ``diffrax.diffeqsolve
 saves the requested times that fall in ``[t_prev, t_event)``, then applies the event.
 Event times are data, not structure, so any parameters and any regimen with the same
 number of events reuse one compiled function, and ``jax.vmap`` batches over either.
+Top-level calls keep that function on disk (:mod:`solvers.programs`), so a new Python
+session reuses it without tracing or compiling again.
 
 Default solver: chosen from the model's ``stiff`` flag. Non-stiff models (the three
 literature bone models, the cascade with quasi-steady CTCs) get ``Tsit5`` (explicit
@@ -20,6 +22,7 @@ where nothing is stiff.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 
 from models.base import Model, Params, View, is_concrete
 
+from . import programs
 from .regimen import Regimen
 
 __all__ = ["simulate", "Solution", "SolveError", "SolverOptions", "STATUS", "trace_count"]
@@ -201,7 +205,39 @@ def _field(t, y, args):
     return model.vector_field(t, y, p, forcing)
 
 
+@contextlib.contextmanager
+def _checks_without_callbacks():
+    """Trace equinox's runtime checks as NaN branches, not host callbacks (trace time only).
+
+    diffrax guards ``SaveAt(ts=...)`` with ``equinox.error_if`` (save times increasing and
+    inside ``[t0, t1]``). Under equinox's default ``EQX_ON_ERROR=raise`` each check is a
+    ``jax.pure_callback``, and JAX never writes a program holding host callbacks to its
+    persistent compilation cache ("uses host callbacks", jax/_src/compiler.py): every new
+    Python process compiled the full model again (about 5 s of XLA). Our save times are
+    clipped into each segment and sorted, so the checks cannot fire; if one did, its
+    output would be NaN, which :func:`simulate` reports as a failed trajectory
+    (``nonfinite_state``). equinox reads the mode from a module global when a check is
+    traced (``equinox/_errors.py``); we switch it only while tracing our solve, and only
+    from the default ``raise`` (a user's ``breakpoint``/``off`` is kept).
+    """
+    import equinox._errors as errors
+
+    if getattr(errors, "EQX_ON_ERROR", None) != "raise":
+        yield
+        return
+    errors.EQX_ON_ERROR = "nan"
+    try:
+        yield
+    finally:
+        errors.EQX_ON_ERROR = "raise"
+
+
 def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_slot, p, y0, reg: Regimen):
+    with _checks_without_callbacks():
+        return _solve_one_traced(model, times, opts, event_state, infusion_slot, p, y0, reg)
+
+
+def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, infusion_slot, p, y0, reg: Regimen):
     n = model.n_states
     n_slots = n + model.n_inputs
     t0, t_end = times[0], times[-1]
@@ -267,8 +303,7 @@ def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_s
     return out, u, obs, code
 
 
-@partial(eqx.filter_jit)
-def _run(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
+def _run_body(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
     _TRACES[0] += 1  # Python side effect: runs only while tracing
     fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
     if all(a is None for a in batch_axes):
@@ -293,6 +328,9 @@ def _run(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes)
         rest = jax.vmap(member)(tmap(lambda x: x[n_full:], xs))
         out = tmap(lambda a, b: jnp.concatenate([a, b]), out, rest)
     return out
+
+
+_run = eqx.filter_jit(_run_body)
 
 
 # --------------------------------------------------------------------------------------
@@ -364,7 +402,12 @@ def simulate(
         reg = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape[-1:]), reg)
     axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen"))
 
-    ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes)
+    args = (times, event_state, infusion_slot, p.values, y, reg)
+    if is_concrete(args):  # top level: reuse the program across sessions (solvers/programs.py)
+        run = lambda mdl, tt, es, sl, pv, yy, rr: _run_body(mdl, tt, opts, es, sl, pv, yy, rr, axes)  # noqa: E731
+        ys, u, obs, code = programs.cached_call(model, f"simulate;{opts!r};{axes!r}", run, args)
+    else:
+        ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes)
     sol = Solution(
         ts=times, ys=ys, inputs=u, observables=obs, code=code,
         state_layout=tuple((k, *v) for k, v in model.state_layout.items()),

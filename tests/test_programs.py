@@ -1,0 +1,84 @@
+"""Warm start: simulation programs reused across Python sessions (solvers/programs.py) and
+JAX's persistent compilation cache actually written for them.
+
+The reference is the first session's own result: a second session that loads the kept
+program must not trace anything and must give bit-identical numbers.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import solvers.programs as programs
+from models.drugs import denosumab
+from models.reference import komarova2003, lemaire2004
+from solvers import bolus, simulate
+
+ROOT = Path(__file__).resolve().parents[1]
+
+SESSION = textwrap.dedent("""
+    import json, os, sys
+    import jax, numpy as np
+    from models.reference import komarova2003
+    from solvers import bolus, simulate, trace_count
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # keep even fast compiles
+    sol = simulate(komarova2003(), np.linspace(0.0, 60.0, 13), regimen=bolus("x1", [10.0], [5.0]))
+    cache = sys.argv[1]
+    print(json.dumps(dict(traces=trace_count(), ys=np.asarray(sol.ys).tolist(),
+                          programs=sorted(os.listdir(os.path.join(cache, "programs"))),
+                          compiled=sorted(f for f in os.listdir(cache) if f.startswith("jit_call")))))
+""")
+
+
+def _session(cache: Path) -> dict:
+    env = dict(os.environ, SEEDSOIL_CACHE_DIR=str(cache), JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    proc = subprocess.run([sys.executable, "-c", SESSION, str(cache)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_second_session_traces_nothing_and_hits_the_compilation_cache(tmp_path):
+    first = _session(tmp_path)
+    second = _session(tmp_path)
+    assert first["traces"] == 1 and len(first["programs"]) == 1
+    # The solve holds no host callbacks, so XLA's executable was written to JAX's cache.
+    assert len(first["compiled"]) >= 1
+    assert second["traces"] == 0, "the kept program was not reused"
+    assert second["programs"] == first["programs"] and second["compiled"] == first["compiled"]
+    assert np.array_equal(np.array(second["ys"]), np.array(first["ys"]))
+
+
+def test_solve_program_has_no_host_callbacks():
+    # What made JAX refuse to cache the full model (diffrax's SaveAt checks as callbacks).
+    model = komarova2003()
+    sol_fn = lambda p: simulate(model, np.linspace(0.0, 30.0, 7), params=p, regimen=bolus("x1", [5.0], [2.0])).ys  # noqa: E731
+    text = str(jax.make_jaxpr(sol_fn)(model.params.values))
+    assert "callback" not in text
+
+
+def test_fingerprint_is_structural():
+    # Same structure, different numbers -> one program; a different model -> another.
+    fp = programs.model_fingerprint
+    assert fp(denosumab("osteoporosis")) == fp(denosumab("bone_metastases")) is not None
+    assert fp(komarova2003()) == fp(komarova2003())
+    assert fp(komarova2003()) != fp(lemaire2004())
+
+
+def test_unreadable_program_file_is_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setattr(programs, "program_dir", lambda: tmp_path)
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
+    model, times = komarova2003(), np.linspace(0.0, 20.0, 5)
+    ref = np.asarray(simulate(model, times).ys)
+    (path,) = tmp_path.glob("*.jaxexport")
+    path.write_bytes(b"not a program")
+    monkeypatch.setattr(programs, "_PROGRAMS", {})
+    np.testing.assert_array_equal(np.asarray(simulate(model, times).ys), ref)
+    assert jax.export.deserialize(bytearray(path.read_bytes())) is not None
