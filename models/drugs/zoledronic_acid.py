@@ -77,7 +77,7 @@ import math
 import jax.numpy as jnp
 import numpy as np
 
-from ..base import Model, Observable, Param, Params, State
+from ..base import Model, Observable, Param, Params, State, flux
 
 __all__ = ["ZoledronicAcid", "zoledronic_acid", "calibrate", "INFUSION_DAYS", "TARGETS"]
 
@@ -147,12 +147,13 @@ class ZoledronicAcid(Model):
     """IV zoledronic acid, label-calibrated three-phase disposition (see module docstring)."""
 
     def rhs(self, t, y, p, u):
-        k_e = p.CL_R / p.V
-        to_tissue = p.k_pt * y.plasma - p.k_tp * y.tissue
-        to_bone = p.k_pb * y.plasma - p.k_bp * y.bone
-        buried = p.k_bd * y.bone
-        released = p.k_db * y.bone_deep
-        excreted = k_e * y.plasma
+        # flux(): d/d(rate) is an exact 0 for an empty compartment, not cotangent * 0, which
+        # is NaN when the undosed fast mode's reverse-mode cotangent overflows (see flux)
+        to_tissue = flux(p.k_pt, y.plasma) - flux(p.k_tp, y.tissue)
+        to_bone = flux(p.k_pb, y.plasma) - flux(p.k_bp, y.bone)
+        buried = flux(p.k_bd, y.bone)
+        released = flux(p.k_db, y.bone_deep)
+        excreted = flux(p.CL_R / p.V, y.plasma)
         return {
             "plasma": -excreted - to_tissue - to_bone + released,
             "tissue": to_tissue,
