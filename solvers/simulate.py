@@ -3,8 +3,10 @@
 The solve is split at every event (dose, scaling, infusion start/stop, model
 breakpoint): between two events the right-hand side is smooth and the inputs are
 constant, so the adaptive solver never steps over a dose. A ``lax.scan`` runs over the
-sorted events; each step integrates to the next event with ``diffrax.diffeqsolve``,
-saves the requested times that fall in ``[t_prev, t_event)``, then applies the event.
+sorted stops -- every event and every save time -- and each step integrates to the next
+stop with ``diffrax.diffeqsolve``, then applies the event or records the state there
+(with ``step_to_saves=False`` the stops are the events only, and diffrax's dense output
+gives the saves in between).
 Event times are data, not structure, so any parameters and any regimen with the same
 number of events reuse one compiled function, and ``jax.vmap`` batches over either.
 Top-level calls keep that function on disk (:mod:`solvers.programs`), so a new Python
@@ -84,11 +86,12 @@ class SolverOptions:
         solver: one of ``tsit5``, ``dopri5``, ``dopri8`` (explicit) or ``kvaerno5``,
             ``kvaerno4``, ``kvaerno3`` (implicit, for stiff models).
         rtol, atol: tolerances of the PID step-size controller (> 0).
-        max_steps: step budget of each segment between two events.
-        step_to_saves: end a step on every save time (default) so saved values are as
-            accurate as the tolerances say; ``False`` interpolates between steps
-            with the solver's dense output, which is of lower order than its steps
-            (Kvaerno5's is third order): fewer steps, less accurate saved values.
+        max_steps: step budget of each segment (between two stops).
+        step_to_saves: end a solver segment on every save time (default), so saved
+            values are as accurate as the tolerances say and each save costs one segment
+            end; ``False`` interpolates between steps with the solver's dense output,
+            which is of lower order than its steps (Kvaerno5's is third order): fewer
+            steps when saves are dense, less accurate saved values.
         adjoint: ``"reverse"`` (default; ``jax.grad``/``jacrev`` by checkpointed
             backpropagation through the solver) or ``"forward"`` (``jax.jvp``/``jacfwd``,
             cheaper when parameters are few).
@@ -242,11 +245,9 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
     n_slots = n + model.n_inputs
     t0, t_end = times[0], times[-1]
     solver = _SOLVERS[opts.solver]()
-    # step_ts: land a step on every save time, so saved values carry the solver's own
-    # accuracy rather than that of its (lower-order) dense interpolant.
     implicit = opts.solver.startswith("kvaerno")
     controller = dfx.PIDController(
-        rtol=opts.rtol, atol=opts.atol, step_ts=times if opts.step_to_saves else None,
+        rtol=opts.rtol, atol=opts.atol,
         pcoeff=0.3 if implicit else 0.0, icoeff=0.4 if implicit else 1.0,  # diffrax's advice for implicit solvers
     )
 
@@ -255,6 +256,17 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
         active = (reg.infusion_start <= t) & (t < reg.infusion_stop)
         f = jnp.zeros(n_slots).at[infusion_slot].add(jnp.where(active, reg.infusion_rate, 0.0))
         return f.at[n:].add(model.input_vector(t, p))
+
+    def integrate_to(y, ta, tb, t_seg):
+        """State at ``tb`` from ``y`` at ``ta``, inputs as at the latest event ``t_seg``."""
+        sol = dfx.diffeqsolve(
+            dfx.ODETerm(_field), solver, ta, tb, None, y,
+            args=(model, p, forcing(t_seg)),
+            saveat=dfx.SaveAt(t1=True),
+            stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
+            adjoint=_ADJOINTS[opts.adjoint](),
+        )
+        return sol.ys[-1], _result_code(sol.result)
 
     def integrate(y, ta, tb):
         sol = dfx.diffeqsolve(
@@ -277,6 +289,55 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
     ev_add = jnp.where(inside, ev_add, 0.0)
     ev_mul = jnp.where(inside, ev_mul, 1.0)
     ev_t = jnp.clip(ev_t, t0, t_end)
+
+    if opts.step_to_saves:
+        out, code = _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul)
+    else:
+        out, code = _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_mul)
+    code = jnp.where((code == 0) & ~jnp.all(jnp.isfinite(out)), 4, code)
+
+    u = jax.vmap(forcing)(times)[:, n:]
+    obs = jax.vmap(model.observe, in_axes=(0, 0, None, 0))(times, out, p, u)
+    return out, u, obs, code
+
+
+def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
+    """Integrate from stop to stop, where the stops are every event and every save time
+    (events first where they coincide, so a state saved at a dose time is post-dose).
+
+    Each segment ends on its stop, so saved values carry the solver's own accuracy (not its
+    lower-order dense interpolant), and the work per save is one segment end: diffrax's
+    ``SaveAt(ts=...)`` would scan every save time in every segment between events.
+    """
+    k_ev, k_sv = ev_t.shape[0], times.shape[0]
+    st_t = jnp.concatenate([ev_t, times])
+    is_event = jnp.concatenate([jnp.ones(k_ev, dtype=bool), jnp.zeros(k_sv, dtype=bool)])
+    st_state = jnp.concatenate([ev_state, jnp.zeros(k_sv, dtype=ev_state.dtype)])
+    st_add = jnp.concatenate([ev_add, jnp.zeros(k_sv)])
+    st_mul = jnp.concatenate([ev_mul, jnp.ones(k_sv)])
+    st_save = jnp.concatenate([jnp.full(k_ev, -1), jnp.arange(k_sv)])
+    order = jnp.argsort(st_t, stable=True)  # events keep their regimen order, before saves
+
+    def step(carry, st):
+        ta, t_seg, y, out, code = carry
+        tb, event, s, add, mul, k = st
+        y_end, c = integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg)  # stop stepping once failed
+        y_end = jnp.where(event, y_end.at[s].set(y_end[s] * mul + add), y_end)
+        at = jnp.maximum(k, 0)
+        out = out.at[at].set(jnp.where(k >= 0, y_end, out[at]))
+        return (tb, jnp.where(event, tb, t_seg), y_end, out, jnp.where(code == 0, c, code)), None
+
+    t0 = times[0]
+    init = (t0, t0, y0, jnp.zeros((k_sv, n)), jnp.array(0))
+    stops = tuple(a[order] for a in (st_t, is_event, st_state, st_add, st_mul, st_save))
+    (_, _, _, out, code), _ = jax.lax.scan(step, init, stops)
+    return out, code
+
+
+def _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
+    """Integrate from event to event and save with diffrax's dense output in between
+    (``step_to_saves=False``)."""
+    t0, t_end = times[0], times[-1]
     order = jnp.argsort(ev_t, stable=True)
 
     def step(carry, ev):
@@ -295,12 +356,7 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
         ta, y, out, code = init
     ys, _, c = integrate(y, ta, jnp.where(code == 0, t_end, ta))
     out = jnp.where((times >= ta)[:, None], ys, out)
-    code = jnp.where(code == 0, c, code)
-    code = jnp.where((code == 0) & ~jnp.all(jnp.isfinite(out)), 4, code)
-
-    u = jax.vmap(forcing)(times)[:, n:]
-    obs = jax.vmap(model.observe, in_axes=(0, 0, None, 0))(times, out, p, u)
-    return out, u, obs, code
+    return out, jnp.where(code == 0, c, code)
 
 
 def _run_body(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
@@ -404,7 +460,7 @@ def simulate(
 
     args = (times, event_state, infusion_slot, p.values, y, reg)
     if is_concrete(args):  # top level: reuse the program across sessions (solvers/programs.py)
-        run = lambda mdl, tt, es, sl, pv, yy, rr: _run_body(mdl, tt, opts, es, sl, pv, yy, rr, axes)  # noqa: E731
+        run = lambda mdl, tt, es, sl, pv, yy, rr: _run(mdl, tt, opts, es, sl, pv, yy, rr, axes)  # noqa: E731
         ys, u, obs, code = programs.cached_call(model, f"simulate;{opts!r};{axes!r}", run, args)
     else:
         ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes)

@@ -53,18 +53,25 @@ K = 0.3
 TIMES = np.linspace(0.0, 20.0, 81)  # contains 2.5, 5.0, ... (some dose times below)
 
 
-def test_bolus_train_at_off_grid_times_is_exact():
+# Both ways of saving: segments ending on every save time (default), and diffrax's dense
+# output between events (step_to_saves=False).
+SAVING = pytest.mark.parametrize("step_to_saves", [True, False], ids=["stop-at-saves", "interpolate"])
+
+
+@SAVING
+def test_bolus_train_at_off_grid_times_is_exact(step_to_saves):
     dose_t = np.array([0.37, 1.91, 2.5, 7.123, 7.124, 13.0])
     doses = np.array([10.0, 5.0, 2.0, 1.0, 3.0, 4.0])
-    sol = simulate(MODEL, TIMES, regimen=bolus("A", dose_t, doses), **TIGHT)
+    sol = simulate(MODEL, TIMES, regimen=bolus("A", dose_t, doses), step_to_saves=step_to_saves, **TIGHT)
     ref = closed_form(TIMES, K, boluses=zip(dose_t, doses))
     np.testing.assert_allclose(sol["A"], ref, rtol=1e-8, atol=1e-12)
     assert sol.status == "success"
 
 
-def test_doses_at_one_time_add_up_and_saved_value_is_post_dose():
+@SAVING
+def test_doses_at_one_time_add_up_and_saved_value_is_post_dose(step_to_saves):
     reg = bolus("A", [5.0, 5.0, 5.0], [1.0, 2.0, 4.0])
-    sol = simulate(MODEL, TIMES, regimen=reg, **TIGHT)
+    sol = simulate(MODEL, TIMES, regimen=reg, step_to_saves=step_to_saves, **TIGHT)
     i5 = int(np.flatnonzero(TIMES == 5.0)[0])
     assert sol["A"][i5 - 1] == 0.0
     np.testing.assert_allclose(sol["A"][i5], 7.0, rtol=1e-12)
@@ -77,10 +84,11 @@ def test_dose_at_start_and_beyond_horizon():
     np.testing.assert_allclose(sol["A"], closed_form(TIMES, K, boluses=[(0.0, 3.0)]), rtol=1e-8, atol=1e-12)
 
 
+@SAVING
 @pytest.mark.parametrize("target", ["A", "r"])
-def test_infusion_into_state_or_input_matches_closed_form(target):
+def test_infusion_into_state_or_input_matches_closed_form(target, step_to_saves):
     reg = infusion(target, [2.0, 1.5], [1.3, 4.0], [6.7, 4.5]) + bolus("A", 3.3, 1.0)
-    sol = simulate(MODEL, TIMES, regimen=reg, **TIGHT)
+    sol = simulate(MODEL, TIMES, regimen=reg, step_to_saves=step_to_saves, **TIGHT)
     ref = closed_form(TIMES, K, boluses=[(3.3, 1.0)], infusions=[(1.3, 6.7, 2.0), (4.0, 4.5, 1.5)])
     np.testing.assert_allclose(sol["A"], ref, rtol=1e-8, atol=1e-12)
     if target == "r":
@@ -93,9 +101,10 @@ def test_open_ended_infusion_reaches_its_steady_state():
     np.testing.assert_allclose(sol["A"][-1], 3.0 / K, rtol=1e-9)
 
 
-def test_scale_events_apply_in_the_order_given():
+@SAVING
+def test_scale_events_apply_in_the_order_given(step_to_saves):
     reg = bolus("N", 1.0, 2.0) + scale("N", 1.0, 0.5) + bolus("A", 2.0, 10.0) + scale("A", 4.0, 0.1)
-    sol = simulate(MODEL, TIMES, regimen=reg, **TIGHT)
+    sol = simulate(MODEL, TIMES, regimen=reg, step_to_saves=step_to_saves, **TIGHT)
     np.testing.assert_allclose(sol["N"], np.where(TIMES >= 1.0, 1.5, 1.0), rtol=1e-12)
     ref = np.where(TIMES < 4.0, closed_form(TIMES, K, boluses=[(2.0, 10.0)]),
                    0.1 * closed_form(TIMES, K, boluses=[(2.0, 10.0)]))
