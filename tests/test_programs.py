@@ -82,3 +82,22 @@ def test_unreadable_program_file_is_rewritten(tmp_path, monkeypatch):
     monkeypatch.setattr(programs, "_PROGRAMS", {})
     np.testing.assert_array_equal(np.asarray(simulate(model, times).ys), ref)
     assert jax.export.deserialize(bytearray(path.read_bytes())) is not None
+
+
+def test_without_a_cache_calls_are_still_compiled_once():
+    env = dict(os.environ, SEEDSOIL_CACHE_DIR="off", JAX_PLATFORMS="cpu", TF_CPP_MIN_LOG_LEVEL="3")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    script = textwrap.dedent("""
+        import numpy as np
+        from models.reference import komarova2003
+        from solvers import simulate, trace_count
+        from solvers.programs import program_dir
+        assert program_dir() is None
+        for k1 in (0.2, 0.25, 0.3):
+            simulate(komarova2003(), np.linspace(0.0, 30.0, 7), params={"k1": k1})
+        print(trace_count())
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == "1"
