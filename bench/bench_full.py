@@ -232,8 +232,8 @@ import json, sys, time, dataclasses
 import numpy as np
 sys.path.insert(0, ".")
 t = time.perf_counter()
-from bench.bench_full import MODEL, REGIMEN, TIMES, T_END, PERTURBED, RTOL, ATOL, perturbed_values
-from solvers.sbml import export
+from bench.bench_full import MODEL, REGIMEN, TIMES, T_END, PERTURBED, RTOL, ATOL, perturbed_values, outputs
+from solvers.sbml import export, roadrunner_simulate
 import roadrunner
 sbml = export(MODEL, regimen=REGIMEN)
 t_export = time.perf_counter() - t
@@ -262,7 +262,9 @@ for v in vals:
     except RuntimeError:
         pass
 loop = (time.perf_counter() - t) / len(vals)
-print(json.dumps(dict(stage="done", export_s=t_export, load_s=t_load, single=single, loop=loop, ok=ok, n=len(vals))))
+out0 = outputs(roadrunner_simulate(sbml, TIMES, model=MODEL, rtol=RTOL, atol=ATOL)).tolist()
+print(json.dumps(dict(stage="done", export_s=t_export, kb=len(sbml) / 1e3, load_s=t_load, single=single, loop=loop,
+                      ok=ok, n=len(vals), out0=out0)))
 """
 
 
@@ -332,7 +334,7 @@ def main() -> None:
     rr_single = rr_loop = None
     why = rr.get("why", "")
     if "export_s" in rr:
-        print(f"# SBML export of the full model: {rr['export_s']:.1f} s, {rr.get('kb', float('nan')):.0f} kB")
+        print(f"# SBML export of {MODEL.name}: {rr['export_s']:.1f} s, {rr.get('kb', float('nan')):.0f} kB")
     if rr["stage"] == "done":
         print(f"# libroadrunner load (SBML -> LLVM): {rr['load_s']:.1f} s")
         rr_single, rr_loop = rr["single"], rr["loop"]
@@ -418,6 +420,9 @@ def main() -> None:
           f"{', '.join(f'{p:.0f}' for p in peaks)} MB | flat | {'yes' if max(peaks) < 1.2 * min(peaks) else 'no'} |")
     print()
     member0 = np.asarray(solve(perturbed_values(1)[0]).ys)
+    if "out0" in rr:
+        print(f"# libroadrunner vs seedsoil, default parameters, {', '.join(OUT)}: worst error relative to its "
+              f"range {scale_rel_err(np.asarray(rr['out0']), outputs(solve())):.2g}")
     for method, ys in scipy_rows.items():
         print(f"# scipy {method} vs seedsoil, set 0, worst state, error relative to its range: "
               f"{scale_rel_err(ys[0], member0):.2g}")
