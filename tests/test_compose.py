@@ -90,7 +90,8 @@ def test_prolia_suppresses_ctx_like_the_label():
     "Prolia label 12.2: CTX still 45-80 % below baseline at month 6. The model's CTX is back to ~94 % "
     "of baseline by day 180 because the Sutjandra 2011 QSS-TMDD typical values make free denosumab "
     "collapse from 0.43 ug/mL on day 120 to 0.0008 ug/mL on day 180 (target-mediated elimination once "
-    "drug falls below R0); the label's 25.4-day half-life would leave ~0.07 ug/mL. Reported, not tuned."))
+    "drug falls below R0; the label's 25.4-day half-life would leave ~0.07 ug/mL), and the vicious "
+    "cycle's osteoclasts return within days of RANKL (no slow precursor recovery). Reported, not tuned."))
 def test_prolia_ctx_still_suppressed_at_month_6():
     from models.bone import HUMAN_BONE
     from models.drugs import PROLIA_Q6M
