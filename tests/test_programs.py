@@ -101,3 +101,16 @@ def test_without_a_cache_calls_are_still_compiled_once():
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().splitlines()[-1] == "1"
+
+
+def test_a_model_the_fingerprint_cannot_trace_is_still_solved(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise RuntimeError("not traceable here")
+
+    monkeypatch.setattr(programs, "_FINGERPRINTS", {})
+    monkeypatch.setattr(programs.jax, "make_jaxpr", refuse)
+    model, times = komarova2003(), np.linspace(0.0, 20.0, 5)
+    assert programs.model_fingerprint(model) is None
+    got = np.asarray(simulate(model, times, params={"k1": 0.21}).ys)
+    monkeypatch.undo()
+    np.testing.assert_array_equal(got, np.asarray(simulate(model, times, params={"k1": 0.21}).ys))
