@@ -355,7 +355,7 @@ def main() -> None:
 
     # compile cold / warm in fresh processes
     log("compile cold/warm")
-    code = f"""
+    code = """
         import time, json, os
         t = time.perf_counter()
         import dataclasses, numpy as np, jax

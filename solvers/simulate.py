@@ -212,14 +212,14 @@ def _field(t, y, args):
 def _checks_without_callbacks():
     """Trace equinox's runtime checks as NaN branches, not host callbacks (trace time only).
 
-    diffrax guards ``SaveAt(ts=...)`` with ``equinox.error_if`` (save times increasing and
-    inside ``[t0, t1]``). Under equinox's default ``EQX_ON_ERROR=raise`` each check is a
-    ``jax.pure_callback``, and JAX never writes a program holding host callbacks to its
-    persistent compilation cache ("uses host callbacks", jax/_src/compiler.py): every new
-    Python process compiled the full model again (about 5 s of XLA). Our save times are
-    clipped into each segment and sorted, so the checks cannot fire; if one did, its
-    output would be NaN, which :func:`simulate` reports as a failed trajectory
-    (``nonfinite_state``). equinox reads the mode from a module global when a check is
+    diffrax and equinox guard their loops with ``equinox.error_if`` (e.g. ``SaveAt(ts=...)``
+    save times increasing and inside ``[t0, t1]``, used when ``step_to_saves=False``).
+    Under equinox's default ``EQX_ON_ERROR=raise`` each check is a ``jax.pure_callback``,
+    and JAX never writes a program holding host callbacks to its persistent compilation
+    cache ("uses host callbacks", jax/_src/compiler.py): every new Python process compiled
+    the full model again (about 5 s of XLA). Our segments and save times are sorted and
+    clipped by construction, so the checks cannot fire; if one did, its output would be
+    NaN, which :func:`simulate` reports as a failed trajectory (``nonfinite_state``). equinox reads the mode from a module global when a check is
     traced (``equinox/_errors.py``); we switch it only while tracing our solve, and only
     from the default ``raise`` (a user's ``breakpoint``/``off`` is kept).
     """
@@ -257,26 +257,24 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
         f = jnp.zeros(n_slots).at[infusion_slot].add(jnp.where(active, reg.infusion_rate, 0.0))
         return f.at[n:].add(model.input_vector(t, p))
 
+    def solve(y, ta, tb, t_inputs, saveat):
+        sol = dfx.diffeqsolve(
+            dfx.ODETerm(_field), solver, ta, tb, None, y,
+            args=(model, p, forcing(t_inputs)),
+            saveat=saveat, stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
+            adjoint=_ADJOINTS[opts.adjoint](),
+        )
+        return sol.ys, _result_code(sol.result)
+
     def integrate_to(y, ta, tb, t_seg):
         """State at ``tb`` from ``y`` at ``ta``, inputs as at the latest event ``t_seg``."""
-        sol = dfx.diffeqsolve(
-            dfx.ODETerm(_field), solver, ta, tb, None, y,
-            args=(model, p, forcing(t_seg)),
-            saveat=dfx.SaveAt(t1=True),
-            stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
-            adjoint=_ADJOINTS[opts.adjoint](),
-        )
-        return sol.ys[-1], _result_code(sol.result)
+        ys, code = solve(y, ta, tb, t_seg, dfx.SaveAt(t1=True))
+        return ys[-1], code
 
     def integrate(y, ta, tb):
-        sol = dfx.diffeqsolve(
-            dfx.ODETerm(_field), solver, ta, tb, None, y,
-            args=(model, p, forcing(ta)),
-            saveat=dfx.SaveAt(ts=jnp.clip(times, ta, tb), t1=True),
-            stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
-            adjoint=_ADJOINTS[opts.adjoint](),
-        )
-        return sol.ys[:-1], sol.ys[-1], _result_code(sol.result)
+        """States at the save times (clipped into ``[ta, tb]``) and at ``tb``."""
+        ys, code = solve(y, ta, tb, ta, dfx.SaveAt(ts=jnp.clip(times, ta, tb), t1=True))
+        return ys[:-1], ys[-1], code
 
     # Every time where something happens; only doses/scalings change the state.
     breaks = jnp.atleast_1d(model.breakpoints(View(p, model.params.layout)))
