@@ -15,9 +15,26 @@ primitive (arithmetic, ``exp``/``log``/``pow``, ``max``/``min``, comparisons and
 ``custom_jvp`` calls, ``cond``...) maps to its elementwise SBML math. Operations on
 numbers only are folded to numbers (so masks built from ``iota`` vanish), and nodes are
 hash-consed, so an intermediate computed once in JAX is one node, shared by every
-expression that uses it. A (non-boolean) node used more than once becomes an SBML
-assignment rule (a parameter ``tmp<k>``); single-use nodes are inlined. The SBML size is
-therefore proportional to the jaxpr size, with no exponential blow-up.
+expression that uses it. Single-use nodes are inlined. A (non-boolean) node used more
+than once is written once, in one of two ways:
+
+* as an SBML assignment rule (a parameter ``tmp<k>``), when every expression (rate rule,
+  input, observable, event trigger) that uses it stays small written out in full
+  (at most ``_HEAVY`` = 1000 nodes);
+* inside a *let-chain* otherwise. libroadrunner (2.10) compiles every reference to an
+  assignment rule by expanding the rule in place, so a shared intermediate used twice by
+  another, itself used twice, ... is compiled an exponential number of times (the
+  metastatic cascade with 4 size bins took 2 minutes to load, with 64 not in an hour;
+  its quasi-steady CTC pool, which sums re-seeding over every bin, enters every organ).
+  A heavy expression is therefore written as nested calls of function definitions
+  ``<root>_let1(globals)``, whose body calls ``<root>_let2(...)`` with the values of the
+  first level of its shared nodes added as arguments, and so on; the last function's
+  body is the expression itself. Every SBML tool evaluates a call's arguments once, so
+  each shared node is compiled once per expression (the cascade with 8 bins loads in
+  about a second; the full bone-metastasis model's SBML, 15 MB, in LLJIT in ...).
+
+The SBML size is therefore proportional to the jaxpr size times the number of heavy
+expressions, with no exponential blow-up.
 
 What the document contains:
 
@@ -57,17 +74,9 @@ could be infinite. A batched parameter set or regimen is refused (export one mem
 Regimen event times and amounts are written as numbers, parameters stay editable in the
 SBML tool (rules and events refer to them by id).
 
-libroadrunner 2.10 expands every reference to an assignment rule inline when it compiles
-a model (its symbol cache does not prevent it), so the code it generates is the fully
-expanded expression tree, exponential in the depth of shared intermediates: a synthetic
-chain of rules each using the previous one three times loads in 0.6 s at 8 rules and
-6.4 s at 10. The literature and drug models and their composites (the vicious cycle with
-both drugs: 150 kB) load in about a second. The metastatic cascade exports and validates
-in about a second but does not load in minutes: its SBML expands to 2e5 nodes with 4 size
-bins, and the full bone-metastasis model (3.4 MB) to 8e6 (4.5e6 in its 352 rate rules;
-the CTC pool alone is 3.5e5 nodes and enters every organ's arrest term). Tools that
-evaluate assignment rules once per step (COPASI, or libsbml's own validators) are not
-affected.
+:func:`roadrunner_load` compiles a document with libroadrunner's LLJIT backend at
+optimisation level 0 by default: several times faster to load than its default MCJIT for
+large documents, with the same simulation speed (see bench/bench_full.py).
 """
 
 from __future__ import annotations
@@ -89,10 +98,11 @@ from models.base import Model, View
 from .regimen import Regimen
 from .simulate import _resolve_params, _resolve_regimen, _resolve_y0
 
-__all__ = ["export", "roadrunner_simulate", "sbml_errors"]
+__all__ = ["export", "roadrunner_load", "roadrunner_simulate", "sbml_errors"]
 
 _NS = "https://github.com/seedsoil/sbml-export"
 _INLINE_DEPTH = 48  # deeper single-use chains are cut into assignment rules
+_HEAVY = 1000  # roots whose inlined expression is larger are written as let-chains of functions
 
 
 # --------------------------------------------------------------------------------------
@@ -783,23 +793,51 @@ class _Ids:
 
 
 class _Emitter:
-    """Formula strings for expression roots; shared nodes become assignment rules."""
+    """Formula strings for expression roots.
+
+    A light root (its fully inlined expression has at most ``_HEAVY`` nodes) is written
+    with its shared nodes as assignment rules (``tmp<k>``). A heavy root is written as
+    a chain of let-bindings: SBML function definitions ``<root>_let<d>`` whose arguments
+    are the values computed so far, so each shared node of the root is written, and
+    evaluated by tools that inline, once (see :func:`export`).
+    """
 
     def __init__(self, roots: Sequence[Any], ids: _Ids):
         self.ids = ids
         self.count: Counter = Counter()
         seen: set = set()
-        stack = [r for r in roots if isinstance(r, Node)]
+        order: list[Node] = []  # every node after its arguments
+        stack = [(r, False) for r in roots if isinstance(r, Node)]
         while stack:
-            n = stack.pop()
+            n, done = stack.pop()
+            if done:
+                order.append(n)
+                continue
             self.count[id(n)] += 1
             if id(n) in seen:
                 continue
             seen.add(id(n))
-            stack.extend(a for a in n.args if isinstance(a, Node))
+            stack.append((n, True))
+            stack.extend((a, False) for a in n.args if isinstance(a, Node))
+        # size of each node's expression with every reference inlined (what libroadrunner compiles)
+        self.tree: dict[int, int] = {}
+        for n in order:
+            self.tree[id(n)] = 1 + sum(self.tree[id(a)] if isinstance(a, Node) else 1 for a in n.args)
+        self.heavy = {id(r) for r in roots if isinstance(r, Node) and self.tree[id(r)] > _HEAVY}
+        # nodes that light roots use: shared ones among them are assignment rules
+        self.light_reach: set[int] = set()
+        stack = [r for r in roots if isinstance(r, Node) and id(r) not in self.heavy]
+        while stack:
+            n = stack.pop()
+            if id(n) not in self.light_reach:
+                self.light_reach.add(id(n))
+                stack.extend(a for a in n.args if isinstance(a, Node))
         self.names: dict[int, str] = {}
         self.rules: list[tuple[str, str]] = []  # (id, formula), in creation order
+        self.functions: list[tuple[str, str]] = []  # (id, lambda formula), callee before caller
         self.memo: dict[int, str] = {}
+        self.lets: dict[int, str] = {}  # formula of each heavy root already written
+        self._time_arg: str | None = None
 
     def _named(self, n: Node) -> str:
         sid = self.names.get(id(n))
@@ -810,9 +848,13 @@ class _Emitter:
             self.rules[k] = (sid, self._inline(n, 0))
         return sid
 
-    def formula(self, x) -> str:
+    def formula(self, x, label: str = "expr") -> str:
         if _isnum(x):
             return _num(x)
+        if id(x) in self.heavy:
+            if id(x) not in self.lets:
+                self.lets[id(x)] = self._let_chain(x, label)
+            return self.lets[id(x)]
         return self._inline(x, 0)
 
     def _arg(self, x, depth: int) -> str:
@@ -834,25 +876,150 @@ class _Emitter:
     def _inline(self, n: Node, depth: int) -> str:
         if n.op == "sym":
             return n.args[0]
-        a = [self._arg(x, depth + 1) for x in n.args]
-        op = n.op
-        if op in _INFIX:
-            return f"({a[0]} {_INFIX[op]} {a[1]})"
-        if op == "sum":
-            return "(" + " + ".join(a) + ")"
-        if op == "neg":
-            return f"(-{a[0]})"
-        if op == "pow":
-            return f"(({a[0]})^({a[1]}))"
-        if op == "root3":
-            return f"root(3, {a[0]})"
-        if op == "b2f":
-            return f"piecewise(1.0, {a[0]}, 0.0)"
-        if op == "piecewise":
-            return f"piecewise({a[0]}, {a[1]}, {a[2]})"
-        if op in _FUNCS:
-            return f"{op}({', '.join(a)})"
-        raise AssertionError(f"unknown node op {op!r}")
+        return _format(n.op, [self._arg(x, depth + 1) for x in n.args])
+
+    # heavy roots ---------------------------------------------------------------------------
+    def _leaf(self, x) -> str | None:
+        """Global name of ``x`` inside a heavy root (a symbol or a light assignment rule)."""
+        if x.op == "sym":
+            return x.args[0]
+        if id(x) in self.names:
+            return self.names[id(x)]
+        if id(x) in self.light_reach and not x.boolean and self.count[id(x)] > 1:
+            return self._named(x)
+        return None
+
+    def _let_chain(self, root: Node, label: str) -> str:
+        """``root`` as nested calls: ``F1(globals)`` whose body calls ``F2(...)`` with the
+        values of the first level of shared nodes added as arguments, and so on; the
+        last function's body is the root's expression. Arguments are evaluated once per
+        call in every SBML tool, so no shared node is expanded twice."""
+        # shared nodes of this root (parents counted inside it; light rules are leaves)
+        local: Counter = Counter()
+        boolean: set = set()
+        leaves: dict[int, str] = {}
+        seen: set = set()
+        stack = [root]
+        while stack:
+            n = stack.pop()
+            for a in n.args:
+                if not isinstance(a, Node) or id(a) in leaves:
+                    continue
+                name = self._leaf(a)
+                if name is not None:
+                    leaves[id(a)] = name
+                    continue
+                local[id(a)] += 1
+                if a.boolean:
+                    boolean.add(id(a))
+                if id(a) not in seen:
+                    seen.add(id(a))
+                    stack.append(a)
+        let = {k for k, c in local.items() if c > 1 and k not in boolean}
+        nodes: dict[int, Node] = {}
+        # inline regions (trees below each let node and the root); cut deep chains
+        frontier: dict[int, list] = {}
+        work = [root]
+        while work:
+            top = work.pop()
+            found: list = []
+            inner = [(a, 1) for a in top.args]
+            while inner:
+                a, depth = inner.pop()
+                if not isinstance(a, Node):
+                    continue
+                if id(a) in leaves or id(a) in let:
+                    found.append(a)
+                elif not a.boolean and depth > _INLINE_DEPTH:
+                    let.add(id(a))
+                    found.append(a)
+                else:
+                    inner.extend((b, depth + 1) for b in a.args)
+            frontier[id(top)] = found
+            for a in found:
+                if id(a) in let and id(a) not in frontier and id(a) not in nodes:
+                    nodes[id(a)] = a
+                    work.append(a)
+        # level of each let node: one more than the deepest let node it uses
+        level: dict[int, int] = {}
+        for k in nodes:
+            stack = [k]
+            while stack:
+                j = stack[-1]
+                if j in level:
+                    stack.pop()
+                    continue
+                pending = [id(a) for a in frontier[j] if id(a) in let and id(a) not in level]
+                if pending:
+                    stack.extend(pending)
+                    continue
+                level[j] = 1 + max((level[id(a)] for a in frontier[j] if id(a) in let), default=0)
+                stack.pop()
+        top_level = 1 + max(level.values(), default=0)
+        level[id(root)] = top_level
+        last: dict[int, int] = {}
+        for j, found in frontier.items():
+            for a in found:
+                last[id(a)] = max(last.get(id(a), 0), level[j])
+        names: dict[int, str] = {}
+        for k, name in leaves.items():
+            if name == "time":
+                if self._time_arg is None:
+                    self._time_arg = self.ids.new("time_arg")
+                name = self._time_arg
+            names[k] = name
+        for k in sorted(nodes, key=lambda k: (level[k], k)):
+            names[k] = self.ids.new(f"{label}_v")
+
+        def available(d):  # values an argument list of level-d function carries
+            out = [k for k in names if (level.get(k, 0) if k in nodes else 0) < d <= last.get(k, 0)]
+            return sorted(out, key=lambda k: (k in nodes, level.get(k, 0) if k in nodes else 0, names[k]))
+
+        def body(n, d):
+            def arg(a):
+                if not isinstance(a, Node):
+                    return _num(a)
+                if id(a) in names:
+                    return names[id(a)]
+                return _format(a.op, [arg(b) for b in a.args])
+            return _format(n.op, [arg(a) for a in n.args])
+
+        fids = [self.ids.new(f"{label}_let{d}") for d in range(1, top_level + 1)]
+        defs = []
+        for d in range(1, top_level + 1):
+            params = available(d)
+            nxt = available(d + 1) if d < top_level else None
+            if nxt is None:
+                expr = body(root, d)
+            else:
+                vals = [names[k] if not (k in nodes and level[k] == d) else body(nodes[k], d) for k in nxt]
+                expr = f"{fids[d]}({', '.join(vals)})"
+            defs.append((fids[d - 1], f"lambda({', '.join([names[k] for k in params] + [expr])})"))
+        self.functions.extend(reversed(defs))
+        outer = [names[k] if names[k] != self._time_arg else "time" for k in available(1)]
+        return f"{fids[0]}({', '.join(outer)})"
+
+
+def _format(op: str, a: list[str]) -> str:
+    if op == "sym":
+        return a[0]
+    if op in _INFIX:
+        return f"({a[0]} {_INFIX[op]} {a[1]})"
+    if op == "sum":
+        return "(" + " + ".join(a) + ")"
+    if op == "neg":
+        return f"(-{a[0]})"
+    if op == "pow":
+        return f"(({a[0]})^({a[1]}))"
+    if op == "root3":
+        return f"root(3, {a[0]})"
+    if op == "b2f":
+        return f"piecewise(1.0, {a[0]}, 0.0)"
+    if op == "piecewise":
+        return f"piecewise({a[0]}, {a[1]}, {a[2]})"
+    if op in _FUNCS:
+        return f"{op}({', '.join(a)})"
+    raise AssertionError(f"unknown node op {op!r}")
 
 
 # --------------------------------------------------------------------------------------
@@ -1089,7 +1256,7 @@ def _export(libsbml, model, path, p, pv, yv, reg, event_state, infusion_slot, t0
         parameter(sid, lbl, val, False, unit, "state", [("unit", unit), ("description", model.states[k].description)])
         rule = sm.createRateRule()
         _ok(rule.setVariable(sid), lbl)
-        _ok(rule.setMath(_math(em.formula(dy[i]), lbl)), lbl)
+        _ok(rule.setMath(_math(em.formula(dy[i], lbl), lbl)), lbl)
     for j, (sid, (lbl, unit, k)) in enumerate(zip(i_ids, i_labels)):
         e = input_expr[j]
         if _isnum(e):
@@ -1098,14 +1265,14 @@ def _export(libsbml, model, path, p, pv, yv, reg, event_state, infusion_slot, t0
             parameter(sid, lbl, 0.0, False, unit, "input", [("unit", unit), ("description", model.inputs[k].description)])
             r = sm.createAssignmentRule()
             _ok(r.setVariable(sid), lbl)
-            _ok(r.setMath(_math(em.formula(e), lbl)), lbl)
+            _ok(r.setMath(_math(em.formula(e, lbl), lbl)), lbl)
     o_ids = [ids.new(lbl) for lbl, _, _ in o_labels]
     for sid, (lbl, unit, k), e in zip(o_ids, o_labels, obs_flat):
         parameter(sid, lbl, 0.0, False, unit, "observable",
                   [("unit", unit), ("description", obs_specs[k].description)])
         r = sm.createAssignmentRule()
         _ok(r.setVariable(sid), lbl)
-        _ok(r.setMath(_math(em.formula(e), lbl)), lbl)
+        _ok(r.setMath(_math(em.formula(e, lbl), lbl)), lbl)
     for rid, fid, start, stop, slot, rate, target in infusions:
         parameter(rid, f"infusion rate into {target}", rate, True, "", "infusion_rate",
                   [("interval", f"[{start}, {stop}) days")])
@@ -1152,9 +1319,13 @@ def _export(libsbml, model, path, p, pv, yv, reg, event_state, infusion_slot, t0
         if math.isfinite(stop):
             event(f"{fid}_stop", _num(stop), [(fid, "0.0")])
     for k, b in enumerate(breaks):
-        event(f"breakpoint{k}", em.formula(b), [])
+        event(f"breakpoint{k}", em.formula(b, f"breakpoint{k}"), [])
 
     # shared intermediates -----------------------------------------------------------------
+    for fid, f in em.functions:
+        fd = sm.createFunctionDefinition()
+        _ok(fd.setId(fid), fid)
+        _ok(fd.setMath(_math(f, fid)), fid)
     for sid, f in em.rules:
         q = parameter(sid, "intermediate", 0.0, False)
         q.setName("intermediate")
@@ -1205,6 +1376,35 @@ def _roles(sbml: str) -> list[tuple[str, str, str]]:
     return out
 
 
+_BACKENDS = {"mcjit": (0, None), "lljit": (1, 0)}  # Config.LLVM_BACKEND, LLJIT_OPTIMIZATION_LEVEL
+
+
+def roadrunner_load(sbml: str, backend: str = "lljit"):
+    """A ``roadrunner.RoadRunner`` for an SBML document, compiled with the LLVM JIT ``backend``.
+
+    ``"lljit"`` (LLVM ORC LLJIT, optimisation level 0) compiles large documents several
+    times faster than libroadrunner 2.10's default ``"mcjit"`` (the full bone-metastasis
+    model with 64 size bins: see bench/bench_full.py); ``"mcjit"`` is what
+    ``roadrunner.RoadRunner(sbml)`` gives with default settings. libroadrunner's
+    configuration is process-wide: it is set for this load and restored after it.
+    """
+    import roadrunner
+
+    if backend not in _BACKENDS:
+        raise ValueError(f"backend must be one of {sorted(_BACKENDS)}; got {backend!r}")
+    cfg = roadrunner.Config
+    keys = (cfg.LLVM_BACKEND, cfg.LLJIT_OPTIMIZATION_LEVEL)
+    saved = [cfg.getValue(k) for k in keys]
+    try:
+        for k, v in zip(keys, _BACKENDS[backend]):
+            if v is not None:
+                cfg.setValue(k, v)
+        return roadrunner.RoadRunner(sbml)
+    finally:
+        for k, v in zip(keys, saved):
+            cfg.setValue(k, v)
+
+
 def roadrunner_simulate(
     sbml: str,
     times,
@@ -1213,19 +1413,20 @@ def roadrunner_simulate(
     rtol: float = 1e-10,
     atol: float = 1e-14,
     max_steps: int = 10**6,
+    backend: str = "lljit",
 ) -> dict[str, np.ndarray]:
     """Simulate an exported document with libroadrunner (CVODE) at ``times`` (days).
+
+    ``backend`` is the LLVM JIT that compiles the document (see :func:`roadrunner_load`).
 
     Returns ``{label: values at times}`` for every state, input and observable element
     (labels as in the model: ``C``, ``R[3]``), plus ``"time"``. With ``model`` given,
     array elements are reassembled: ``{name: (len(times), *shape)}`` for each state,
     input and observable of the model, as ``Solution[name]`` gives them.
     """
-    import roadrunner
-
     times = np.asarray(times, dtype=float)
     roles = [r for r in _roles(sbml) if r[1] in ("state", "input", "observable")]
-    rr = roadrunner.RoadRunner(sbml)
+    rr = roadrunner_load(sbml, backend)
     rr.setIntegrator("cvode")
     rr.integrator.relative_tolerance = rtol
     rr.integrator.absolute_tolerance = atol
