@@ -30,11 +30,16 @@ than once is written once, in one of two ways:
   ``<root>_let1(globals)``, whose body calls ``<root>_let2(...)`` with the values of the
   first level of its shared nodes added as arguments, and so on; the last function's
   body is the expression itself. Every SBML tool evaluates a call's arguments once, so
-  each shared node is compiled once per expression (the cascade with 8 bins loads in
-  about a second; the full bone-metastasis model's SBML, 15 MB, in LLJIT in ...).
+  each shared node is evaluated once per expression. A heavy node that several
+  expressions use (the CTC pool) is itself one such chain, ``shared<k>_let1(inputs)``,
+  written once and called from the chain of each expression that needs it; its inputs
+  are symbols, light rules and the values of other shared heavy nodes, which the caller
+  computes first (so the re-seeding sum is evaluated once, not once per CTC pool).
 
-The SBML size is therefore proportional to the jaxpr size times the number of heavy
-expressions, with no exponential blow-up.
+The SBML size is therefore proportional to the jaxpr size, with no exponential blow-up.
+The metastatic cascade with 8 bins loads in libroadrunner in about a second; the full
+bone-metastasis model (64 bins, with bone and both drugs) is measured in
+bench/bench_full.py.
 
 What the document contains:
 
@@ -799,7 +804,8 @@ class _Emitter:
     with its shared nodes as assignment rules (``tmp<k>``). A heavy root is written as
     a chain of let-bindings: SBML function definitions ``<root>_let<d>`` whose arguments
     are the values computed so far, so each shared node of the root is written, and
-    evaluated by tools that inline, once (see :func:`export`).
+    evaluated by tools that inline, once; heavy nodes used by several expressions get
+    one chain of their own (``shared<k>_let<d>``), called where needed (module docstring).
     """
 
     def __init__(self, roots: Sequence[Any], ids: _Ids):
@@ -837,7 +843,9 @@ class _Emitter:
         self.functions: list[tuple[str, str]] = []  # (id, lambda formula), callee before caller
         self.memo: dict[int, str] = {}
         self.lets: dict[int, str] = {}  # formula of each heavy root already written
-        self._time_arg: str | None = None
+        # heavy nodes used more than once get one function definition each
+        self.shared_heavy = {k for k, c in self.count.items() if c > 1 and self.tree[k] > _HEAVY}
+        self.defined: dict[int, tuple[str, list[Node]]] = {}
 
     def _named(self, n: Node) -> str:
         sid = self.names.get(id(n))
@@ -878,9 +886,9 @@ class _Emitter:
             return n.args[0]
         return _format(n.op, [self._arg(x, depth + 1) for x in n.args])
 
-    # heavy roots ---------------------------------------------------------------------------
+    # heavy expressions ---------------------------------------------------------------------
     def _leaf(self, x) -> str | None:
-        """Global name of ``x`` inside a heavy root (a symbol or a light assignment rule)."""
+        """Global name of ``x`` inside a heavy expression (a symbol or a light assignment rule)."""
         if x.op == "sym":
             return x.args[0]
         if id(x) in self.names:
@@ -889,58 +897,92 @@ class _Emitter:
             return self._named(x)
         return None
 
-    def _let_chain(self, root: Node, label: str) -> str:
-        """``root`` as nested calls: ``F1(globals)`` whose body calls ``F2(...)`` with the
-        values of the first level of shared nodes added as arguments, and so on; the
-        last function's body is the root's expression. Arguments are evaluated once per
-        call in every SBML tool, so no shared node is expanded twice."""
-        # shared nodes of this root (parents counted inside it; light rules are leaves)
+    def _region(self, top: Node):
+        """Inputs of ``top`` (leaves and other shared heavy nodes, where the walk stops) and
+        its internal nodes that must be bound (used twice inside it, or deep)."""
         local: Counter = Counter()
-        boolean: set = set()
-        leaves: dict[int, str] = {}
+        stops: dict[int, Node] = {}
         seen: set = set()
-        stack = [root]
+        stack = [top]
         while stack:
             n = stack.pop()
             for a in n.args:
-                if not isinstance(a, Node) or id(a) in leaves:
+                if not isinstance(a, Node) or id(a) in stops:
                     continue
-                name = self._leaf(a)
-                if name is not None:
-                    leaves[id(a)] = name
+                if self._leaf(a) is not None or id(a) in self.shared_heavy:
+                    stops[id(a)] = a
                     continue
                 local[id(a)] += 1
-                if a.boolean:
-                    boolean.add(id(a))
                 if id(a) not in seen:
                     seen.add(id(a))
                     stack.append(a)
-        let = {k for k, c in local.items() if c > 1 and k not in boolean}
-        nodes: dict[int, Node] = {}
-        # inline regions (trees below each let node and the root); cut deep chains
+        let = {k for k, c in local.items() if c > 1}
+        # inline regions (trees below each bound node and the top); deep chains are cut
         frontier: dict[int, list] = {}
-        work = [root]
+        nodes: dict[int, Node] = {}
+        work = [top]
         while work:
-            top = work.pop()
+            head = work.pop()
             found: list = []
-            inner = [(a, 1) for a in top.args]
+            inner = [(a, 1) for a in head.args]
             while inner:
                 a, depth = inner.pop()
                 if not isinstance(a, Node):
                     continue
-                if id(a) in leaves or id(a) in let:
+                if id(a) in stops or (id(a) in let and not a.boolean):
                     found.append(a)
                 elif not a.boolean and depth > _INLINE_DEPTH:
                     let.add(id(a))
                     found.append(a)
                 else:
                     inner.extend((b, depth + 1) for b in a.args)
-            frontier[id(top)] = found
+            frontier[id(head)] = found
             for a in found:
-                if id(a) in let and id(a) not in frontier and id(a) not in nodes:
+                if id(a) not in stops and id(a) not in nodes:
                     nodes[id(a)] = a
                     work.append(a)
-        # level of each let node: one more than the deepest let node it uses
+        return stops, nodes, frontier
+
+    def _shared(self, x: Node) -> tuple[str, list[Node]]:
+        """Function definition of a heavy node used by several expressions: its id and
+        its inputs in argument order (defined once; callers bind the inputs)."""
+        if id(x) not in self.defined:
+            stops, nodes, frontier = self._region(x)
+            label = f"shared{len(self.defined)}"
+            fid, inputs = self._emit(x, label, stops, nodes, frontier, {})
+            self.defined[id(x)] = (fid, [stops[k] for k in inputs])
+        return self.defined[id(x)]
+
+    def _let_chain(self, root: Node, label: str) -> str:
+        """``root`` as a call of a let-chain (module docstring); shared heavy nodes it uses,
+        directly or through one another, are computed in the chain by calls of their
+        own definitions."""
+        stops, nodes, frontier = self._region(root)
+        calls: dict[int, str] = {}
+        todo = [a for a in stops.values() if id(a) in self.shared_heavy]
+        while todo:
+            a = todo.pop()
+            if id(a) in calls:
+                continue
+            fid, inputs = self._shared(a)
+            calls[id(a)] = fid
+            nodes[id(a)] = a
+            frontier[id(a)] = inputs
+            for b in inputs:
+                if id(b) not in stops:
+                    stops[id(b)] = b
+                if id(b) in self.shared_heavy:
+                    todo.append(b)
+        for k in calls:
+            del stops[k]
+        fid, inputs = self._emit(root, label, stops, nodes, frontier, calls)
+        outer = ["time" if stops[k].op == "sym" and stops[k].args[0] == "time" else self._leaf(stops[k]) for k in inputs]
+        return f"{fid}({', '.join(outer)})"
+
+    def _emit(self, top, label, stops, nodes, frontier, calls) -> tuple[str, list[int]]:
+        """Write the let-chain of ``top``: functions ``<label>_let<d>``; the first takes the
+        inputs (``stops``), each next one the values still needed plus those of its level.
+        Returns the first function's id and its inputs (ids, in argument order)."""
         level: dict[int, int] = {}
         for k in nodes:
             stack = [k]
@@ -949,33 +991,36 @@ class _Emitter:
                 if j in level:
                     stack.pop()
                     continue
-                pending = [id(a) for a in frontier[j] if id(a) in let and id(a) not in level]
+                pending = [id(a) for a in frontier[j] if id(a) in nodes and id(a) not in level]
                 if pending:
                     stack.extend(pending)
                     continue
-                level[j] = 1 + max((level[id(a)] for a in frontier[j] if id(a) in let), default=0)
+                level[j] = 1 + max((level[id(a)] for a in frontier[j] if id(a) in nodes), default=0)
                 stack.pop()
         top_level = 1 + max(level.values(), default=0)
-        level[id(root)] = top_level
+        level[id(top)] = top_level
         last: dict[int, int] = {}
         for j, found in frontier.items():
-            for a in found:
-                last[id(a)] = max(last.get(id(a), 0), level[j])
+            if j == id(top) or j in nodes:
+                for a in found:
+                    last[id(a)] = max(last.get(id(a), 0), level[j])
         names: dict[int, str] = {}
-        for k, name in leaves.items():
-            if name == "time":
-                if self._time_arg is None:
-                    self._time_arg = self.ids.new("time_arg")
-                name = self._time_arg
+        for k, a in stops.items():
+            name = self._leaf(a) if id(a) not in self.shared_heavy else None
+            if name is None or name == "time":
+                name = self.ids.new(f"{label}_in")
             names[k] = name
         for k in sorted(nodes, key=lambda k: (level[k], k)):
             names[k] = self.ids.new(f"{label}_v")
 
-        def available(d):  # values an argument list of level-d function carries
-            out = [k for k in names if (level.get(k, 0) if k in nodes else 0) < d <= last.get(k, 0)]
-            return sorted(out, key=lambda k: (k in nodes, level.get(k, 0) if k in nodes else 0, names[k]))
+        def available(d):  # the values the level-d function takes, in argument order
+            out = [k for k in names if (level[k] if k in nodes else 0) < d <= last.get(k, 0)]
+            return sorted(out, key=lambda k: (level[k] if k in nodes else 0, names[k]))
 
-        def body(n, d):
+        def body(n):
+            if id(n) in calls:
+                return f"{calls[id(n)]}({', '.join(names[id(b)] for b in frontier[id(n)])})"
+
             def arg(a):
                 if not isinstance(a, Node):
                     return _num(a)
@@ -987,17 +1032,14 @@ class _Emitter:
         fids = [self.ids.new(f"{label}_let{d}") for d in range(1, top_level + 1)]
         defs = []
         for d in range(1, top_level + 1):
-            params = available(d)
-            nxt = available(d + 1) if d < top_level else None
-            if nxt is None:
-                expr = body(root, d)
+            if d == top_level:
+                expr = body(top)
             else:
-                vals = [names[k] if not (k in nodes and level[k] == d) else body(nodes[k], d) for k in nxt]
+                vals = [body(nodes[k]) if k in nodes and level[k] == d else names[k] for k in available(d + 1)]
                 expr = f"{fids[d]}({', '.join(vals)})"
-            defs.append((fids[d - 1], f"lambda({', '.join([names[k] for k in params] + [expr])})"))
+            defs.append((fids[d - 1], f"lambda({', '.join([names[k] for k in available(d)] + [expr])})"))
         self.functions.extend(reversed(defs))
-        outer = [names[k] if names[k] != self._time_arg else "time" for k in available(1)]
-        return f"{fids[0]}({', '.join(outer)})"
+        return fids[0], available(1)
 
 
 def _format(op: str, a: list[str]) -> str:
