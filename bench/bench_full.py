@@ -13,7 +13,10 @@ tolerances (rtol 1e-6, atol 1e-9), saving every 28 days (66 points):
   the same model, split at every dose): a loop over the first ``--n-scipy`` sets;
 * libroadrunner (CVODE) on the SBML that ``solvers.sbml.export`` writes for the same model
   and regimen (skipped, and said so, if the exporter is not available): load time, one
-  trajectory, a loop over ``--n-rr`` sets (``reset()`` and set the perturbed parameters);
+  trajectory, a loop over ``--n-rr`` sets (``reset()`` and set the perturbed parameters),
+  each with CVODE's BDF (roadrunner's default) and Adams (``integrator.stiff = False``,
+  the non-stiff method, as seedsoil's explicit Tsit5 for these non-stiff models); the
+  targets are checked against the faster of the two;
 * the gradient of a least-squares loss on log bone burden and bone volume with respect to
   all free parameters (``jax.grad`` through the solve, reverse mode), as a multiple of one
   warm forward solve;
@@ -247,32 +250,39 @@ t_load = time.perf_counter() - t
 print(json.dumps(dict(stage="loaded", export_s=t_export, kb=len(sbml) / 1e3, load_s=t_load)), flush=True)
 rr.integrator.relative_tolerance = RTOL
 rr.integrator.absolute_tolerance = ATOL
-t = time.perf_counter()
-rr.simulate(times=list(TIMES))
-single = time.perf_counter() - t
 vals = perturbed_values(N_RR)
 names = MODEL.params.flat_names()
 import libsbml
 doc = libsbml.readSBMLFromString(sbml).getModel()
 by_name = {doc.getParameter(i).getName(): doc.getParameter(i).getId() for i in range(doc.getNumParameters())}
 ids = {n: by_name[n] for n in PERTURBED}  # the exporter names each parameter by its flat label
-ok, done, t = 0, 0, time.perf_counter()
-for v in vals:
-    if done >= 2 and time.perf_counter() - t > BUDGET:
-        break
-    done += 1
+modes = {}
+for mode, stiff in (("BDF", True), ("Adams", False)):  # roadrunner's default; the non-stiff method
+    rr.integrator.stiff = stiff
     rr.reset()
-    for k, sid in ids.items():
-        rr[sid] = float(v[names.index(k)])
-    try:
-        rr.simulate(times=list(TIMES)); ok += 1
-    except RuntimeError:
-        pass
-loop = (time.perf_counter() - t) / done
+    t = time.perf_counter()
+    rr.simulate(times=list(TIMES))
+    single = time.perf_counter() - t
+    ok, done, t = 0, 0, time.perf_counter()
+    for v in vals:
+        if done >= 2 and time.perf_counter() - t > BUDGET:
+            break
+        done += 1
+        rr.reset()
+        for k, sid in ids.items():
+            rr[sid] = float(v[names.index(k)])
+        try:
+            rr.simulate(times=list(TIMES)); ok += 1
+        except RuntimeError:
+            pass
+    for k, sid in ids.items():  # back to the defaults
+        rr[sid] = float(MODEL.params.values[names.index(k)])
+    modes[mode] = dict(single=single, loop=(time.perf_counter() - t) / done, ok=ok, n=done)
+    print(json.dumps(dict(stage=f"ran {mode}", export_s=t_export, kb=len(sbml) / 1e3, load_s=t_load, modes=modes)),
+          flush=True)
 out0 = outputs(roadrunner_simulate(sbml, TIMES, model=MODEL, rtol=RTOL, atol=ATOL,
-                                       backend="BACKEND")).tolist()
-print(json.dumps(dict(stage="done", export_s=t_export, kb=len(sbml) / 1e3, load_s=t_load, single=single, loop=loop,
-                      ok=ok, n=done, out0=out0)))
+                                   backend="BACKEND")).tolist()
+print(json.dumps(dict(stage="done", export_s=t_export, kb=len(sbml) / 1e3, load_s=t_load, modes=modes, out0=out0)))
 """
 
 
@@ -346,9 +356,11 @@ def main() -> None:
         print(f"# SBML export of {MODEL.name}: {rr['export_s']:.1f} s, {rr.get('kb', float('nan')):.0f} kB")
     if rr["stage"] == "done":
         print(f"# libroadrunner load (SBML -> LLVM, {a.rr_backend}): {rr['load_s']:.1f} s")
-        rr_single, rr_loop = rr["single"], rr["loop"]
-        rows.append(("libroadrunner CVODE, single", rr_single, "1/1"))
-        rows.append((f"libroadrunner CVODE, loop over {rr['n']}", rr_loop, f"{rr['ok']}/{rr['n']}"))
+        for mode, m in rr["modes"].items():
+            rows.append((f"libroadrunner CVODE {mode}, single", m["single"], "1/1"))
+            rows.append((f"libroadrunner CVODE {mode}, loop over {m['n']}", m["loop"], f"{m['ok']}/{m['n']}"))
+        best = min(rr["modes"], key=lambda k: rr["modes"][k]["loop"])  # compare with roadrunner's faster method
+        rr_single, rr_loop = rr["modes"][best]["single"], rr["modes"][best]["loop"]
     else:
         print(f"# libroadrunner: {why}")
 
@@ -411,8 +423,10 @@ def main() -> None:
     print("| check | measured | target | met |")
     print("|---|---:|---:|:---:|")
     if rr_loop is not None:
-        print(f"| batched / libroadrunner loop | {batched / rr_loop:.3g} | <= 0.1 | {'yes' if batched / rr_loop <= 0.1 else 'no'} |")
-        print(f"| single / libroadrunner single | {single / rr_single:.3g} | <= 2 | {'yes' if single / rr_single <= 2 else 'no'} |")
+        print(f"| batched / libroadrunner loop ({best}) | {batched / rr_loop:.3g} | <= 0.1 | "
+              f"{'yes' if batched / rr_loop <= 0.1 else 'no'} |")
+        print(f"| single / libroadrunner single ({best}) | {single / rr_single:.3g} | <= 2 | "
+              f"{'yes' if single / rr_single <= 2 else 'no'} |")
     else:
         print(f"| vs libroadrunner | n/a: {why} | | |")
     print(f"| gradient / forward solve ({v0.shape[0]} parameters{'' if finite else ', NON-FINITE'}) | "

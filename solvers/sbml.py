@@ -1010,7 +1010,8 @@ class _Emitter:
             if name is None or name == "time":
                 name = self.ids.new(f"{label}_in")
             names[k] = name
-        for k in sorted(nodes, key=lambda k: (level[k], k)):
+        rank = {k: i for i, k in enumerate(nodes)}  # discovery order: the same document every run
+        for k in sorted(nodes, key=lambda k: (level[k], rank[k])):
             names[k] = self.ids.new(f"{label}_v")
 
         def available(d):  # the values the level-d function takes, in argument order

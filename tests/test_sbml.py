@@ -151,6 +151,7 @@ def test_cascade_in_libroadrunner():
     model = cascade("breast", n_bins=8)
     text = sbml.export(model)
     assert "<functionDefinition" in text
+    assert sbml.export(model) == text  # the same document every time (names follow the traversal)
     t0 = time.perf_counter()
     sbml.roadrunner_load(text)
     assert time.perf_counter() - t0 < 60.0
