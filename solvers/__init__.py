@@ -33,7 +33,7 @@ from .fit import (  # noqa: E402
 )
 from .regimen import Regimen, bolus, every, from_schedule, infusion, scale  # noqa: E402
 from .simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count  # noqa: E402
-from .sbml import export as export_sbml, roadrunner_simulate, sbml_errors  # noqa: E402
+from .sbml import export as export_sbml, roadrunner_load, roadrunner_simulate, sbml_errors  # noqa: E402
 from .sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol  # noqa: E402
 from .sweep import SweepResult, load_sweep, sweep  # noqa: E402
 
@@ -41,7 +41,7 @@ __all__ = [
     "Condition", "Dataset", "FitProblem", "FitResult", "Observation", "Posterior", "ProfileResult", "fit",
     "load_dataset", "profile", "sample_posterior",
     "LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol",
-    "export_sbml", "roadrunner_simulate", "sbml_errors",
+    "export_sbml", "roadrunner_load", "roadrunner_simulate", "sbml_errors",
     "Regimen", "STATUS", "Solution", "SolveError", "SolverOptions", "SweepResult", "load_sweep", "sweep",
     "bolus", "every", "from_schedule", "infusion", "scale", "simulate", "trace_count",
 ]

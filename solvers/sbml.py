@@ -976,7 +976,7 @@ class _Emitter:
         for k in calls:
             del stops[k]
         fid, inputs = self._emit(root, label, stops, nodes, frontier, calls)
-        outer = ["time" if stops[k].op == "sym" and stops[k].args[0] == "time" else self._leaf(stops[k]) for k in inputs]
+        outer = [self._leaf(stops[k]) for k in inputs]  # global names ("time" included)
         return f"{fid}({', '.join(outer)})"
 
     def _emit(self, top, label, stops, nodes, frontier, calls) -> tuple[str, list[int]]:
