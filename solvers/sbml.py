@@ -23,9 +23,10 @@ than once is written once, in one of two ways:
   (at most ``_HEAVY`` = 1000 nodes);
 * inside a *let-chain* otherwise. libroadrunner (2.10) compiles every reference to an
   assignment rule by expanding the rule in place, so a shared intermediate used twice by
-  another, itself used twice, ... is compiled an exponential number of times (the
-  metastatic cascade with 4 size bins took 2 minutes to load, with 64 not in an hour;
-  its quasi-steady CTC pool, which sums re-seeding over every bin, enters every organ).
+  another, itself used twice, ... is compiled an exponential number of times (written
+  with assignment rules only, the metastatic cascade with 4 size bins took 2 minutes to
+  load: its quasi-steady CTC pool, which sums re-seeding over every bin, enters every
+  organ).
   A heavy expression is therefore written as nested calls of function definitions
   ``<root>_let1(globals)``, whose body calls ``<root>_let2(...)`` with the values of the
   first level of its shared nodes added as arguments, and so on; the last function's
@@ -37,9 +38,9 @@ than once is written once, in one of two ways:
   computes first (so the re-seeding sum is evaluated once, not once per CTC pool).
 
 The SBML size is therefore proportional to the jaxpr size, with no exponential blow-up.
-The metastatic cascade with 8 bins loads in libroadrunner in about a second; the full
-bone-metastasis model (64 bins, with bone and both drugs) is measured in
-bench/bench_full.py.
+The metastatic cascade with 8 bins loads in libroadrunner in seconds (about one with
+LLJIT); the full bone-metastasis model (64 bins, with bone and both drugs) is measured
+in bench/bench_full.py.
 
 What the document contains:
 
@@ -79,9 +80,9 @@ could be infinite. A batched parameter set or regimen is refused (export one mem
 Regimen event times and amounts are written as numbers, parameters stay editable in the
 SBML tool (rules and events refer to them by id).
 
-:func:`roadrunner_load` compiles a document with libroadrunner's LLJIT backend at
-optimisation level 0 by default: several times faster to load than its default MCJIT for
-large documents, with the same simulation speed (see bench/bench_full.py).
+:func:`roadrunner_load` compiles a document with libroadrunner's default MCJIT backend,
+or with ``backend="lljit"``: several times faster to load for large documents, with the
+same simulation speed (bench/bench_full.py uses it in a fresh process).
 """
 
 from __future__ import annotations
@@ -1422,14 +1423,17 @@ def _roles(sbml: str) -> list[tuple[str, str, str]]:
 _BACKENDS = {"mcjit": (0, None), "lljit": (1, 0)}  # Config.LLVM_BACKEND, LLJIT_OPTIMIZATION_LEVEL
 
 
-def roadrunner_load(sbml: str, backend: str = "lljit"):
+def roadrunner_load(sbml: str, backend: str = "mcjit"):
     """A ``roadrunner.RoadRunner`` for an SBML document, compiled with the LLVM JIT ``backend``.
 
-    ``"lljit"`` (LLVM ORC LLJIT, optimisation level 0) compiles large documents several
-    times faster than libroadrunner 2.10's default ``"mcjit"`` (the full bone-metastasis
-    model with 64 size bins: see bench/bench_full.py); ``"mcjit"`` is what
-    ``roadrunner.RoadRunner(sbml)`` gives with default settings. libroadrunner's
-    configuration is process-wide: it is set for this load and restored after it.
+    ``"mcjit"`` is libroadrunner 2.10's default (what ``roadrunner.RoadRunner(sbml)``
+    gives). ``"lljit"`` (LLVM ORC LLJIT, optimisation level 0) compiles large documents
+    several times faster (the full bone-metastasis model: 21 s against 140 s, see
+    bench/bench_full.py) at the same simulation speed, but has crashed (segmentation
+    fault in ``RoadRunner.__init__``) in long-lived processes that had already compiled
+    other models and JAX programs, such as pytest workers: use it in a fresh process, as
+    the benchmark does. libroadrunner's configuration is process-wide: it is set for
+    this load and restored after it.
     """
     import roadrunner
 
@@ -1456,7 +1460,7 @@ def roadrunner_simulate(
     rtol: float = 1e-10,
     atol: float = 1e-14,
     max_steps: int = 10**6,
-    backend: str = "lljit",
+    backend: str = "mcjit",
 ) -> dict[str, np.ndarray]:
     """Simulate an exported document with libroadrunner (CVODE) at ``times`` (days).
 
