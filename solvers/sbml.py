@@ -38,9 +38,8 @@ than once is written once, in one of two ways:
   computes first (so the re-seeding sum is evaluated once, not once per CTC pool).
 
 The SBML size is therefore proportional to the jaxpr size, with no exponential blow-up.
-The metastatic cascade with 8 bins loads in libroadrunner in seconds (about one with
-LLJIT); the full bone-metastasis model (64 bins, with bone and both drugs) is measured
-in bench/bench_full.py.
+Load times in libroadrunner (the full bone-metastasis model: 64 bins, bone and both
+drugs) are measured by bench/bench_full.py.
 
 What the document contains:
 
