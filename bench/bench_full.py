@@ -257,7 +257,7 @@ doc = libsbml.readSBMLFromString(sbml).getModel()
 by_name = {doc.getParameter(i).getName(): doc.getParameter(i).getId() for i in range(doc.getNumParameters())}
 ids = {n: by_name[n] for n in PERTURBED}  # the exporter names each parameter by its flat label
 modes = {}
-for mode, stiff in (("BDF", True), ("Adams", False)):  # roadrunner's default; the non-stiff method
+for mode, stiff in MODES:  # ("BDF", True): roadrunner's default; ("Adams", False): the non-stiff method
     rr.integrator.stiff = stiff
     rr.reset()
     t = time.perf_counter()
@@ -286,17 +286,22 @@ print(json.dumps(dict(stage="done", export_s=t_export, kb=len(sbml) / 1e3, load_
 """
 
 
-def roadrunner_bench(n_rr: int, limit_s: float, budget_s: float, backend: str) -> dict:
+def roadrunner_bench(n_rr: int, limit_s: float, budget_s: float, backend: str,
+                     modes: tuple[str, ...] = ("BDF", "Adams"), env: dict | None = None) -> dict:
     """Export the model to SBML and run it in libroadrunner in a child process, so that a
-    load which does not finish within ``limit_s`` is reported instead of hanging the run."""
+    load which does not finish within ``limit_s`` is reported instead of hanging the run.
+    ``modes``: CVODE's BDF (roadrunner's default) and/or Adams; ``env``: extra variables
+    for the child (``JAX_PLATFORMS=cpu`` beside a GPU run)."""
+    stiff = {"BDF": True, "Adams": False}
     code = (RR_CODE.replace("N_RR", str(int(n_rr))).replace("BUDGET", repr(float(budget_s)))
-            .replace("BACKEND", backend))
+            .replace("BACKEND", backend).replace("MODES", repr(tuple((m, stiff[m]) for m in modes))))
     try:
         res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                             timeout=limit_s, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"})
+                             timeout=limit_s, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
         out = res.stdout
         if res.returncode != 0:
-            return dict(stage="failed", why=res.stderr.strip().splitlines()[-1][:200] if res.stderr else "?")
+            return dict(stage="failed", why=(res.stderr.strip().splitlines()[-1][:200] if res.stderr.strip()
+                                             else f"exit code {res.returncode}, no message"))
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         last = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
