@@ -13,10 +13,17 @@ Key of a program (any change gives a new program, never a stale one):
 
 * the model's fingerprint: the jaxpr text and constants of its right-hand side,
   observables, inputs and breakpoints, with the model's arrays as inputs (so presets of
-  one structure share a program, as they share a compiled function in a session); traced
-  once per structure and session (~0.3 s on the full model). A jaxpr naming an object
-  address, which differs per session, disables reuse for that model rather than risk a
-  wrong hit;
+  one structure share a program, as they share a compiled function in a session). A
+  jaxpr naming an object address, which differs per session, disables reuse for that
+  model rather than risk a wrong hit. Tracing and printing that jaxpr costs ~1 s on the
+  full model, most of a warm start, so for models built only from this package's classes
+  the fingerprint is itself kept on disk (``programs/fingerprint-<key>.txt``) under a key
+  read without tracing: every field of the model (arrays by shape and dtype, other values
+  by ``repr``, classes by module and name), the text of every source file of ``models/``
+  and the environment below. This assumes, as the package's models do, that a model's
+  functions read nothing but their own fields and the package's code (module-level
+  tables are read when a model is built, into its fields). A model with a class,
+  function or value of another kind in it is traced as before;
 * the solver options, the pytree structure, shapes and dtypes of the arguments and the
   batch axes (numbers such as parameters, times, doses are arguments, not constants);
 * the versions of jax, jaxlib, diffrax, equinox, lineax and the platform, and a hash of
@@ -29,6 +36,7 @@ cache. Files are written atomically; an unreadable file is ignored and rewritten
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.metadata
 import os
@@ -47,6 +55,8 @@ __all__ = ["cached_call", "model_fingerprint", "program_dir"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _FINGERPRINTS: dict = {}
+_SOURCES: list[str] = []
+_PACKAGE = Model.__module__.split(".")[0]  # "models": the package whose sources key a kept fingerprint
 _PROGRAMS: dict[str, Callable] = {}
 
 
@@ -60,6 +70,59 @@ def _structure(model: Model):
     """Hashable structure of ``model`` without its array values (as ``eqx.filter_jit`` sees it)."""
     leaves, treedef = jax.tree_util.tree_flatten(model)
     return treedef, tuple((np.shape(x), np.dtype(x.dtype)) if eqx.is_array(x) else x for x in leaves)
+
+
+def _describe(obj, out: list[str], static: bool = False) -> bool:
+    """Append a session-independent description of ``obj`` to ``out``; ``False`` if
+    ``obj`` holds anything that cannot be described so (see :func:`_source_key`)."""
+    if obj is None or isinstance(obj, (bool, int, float, complex, str)):
+        out.append(repr(obj))
+    elif isinstance(obj, (np.ndarray, np.generic, jax.Array)):
+        a = np.asarray(obj)
+        out.append(f"array{a.shape}{a.dtype}")
+        if static:  # a constant of the traced functions, not an input: its values matter
+            out.append(hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest())
+    elif type(obj) in (tuple, list):
+        out.append(f"{type(obj).__name__}{len(obj)}(")
+        if not all(_describe(x, out, static) for x in obj):
+            return False
+        out.append(")")
+    elif type(obj) is dict:
+        out.append(f"dict{len(obj)}(")
+        for k, v in obj.items():
+            if not (_describe(k, out, static) and _describe(v, out, static)):
+                return False
+        out.append(")")
+    elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        cls = type(obj)
+        if cls.__module__.split(".")[0] != _PACKAGE:  # code outside models/: not covered by its hash
+            return False
+        out.append(f"{cls.__module__}.{cls.__qualname__}(")
+        for f in dataclasses.fields(obj):
+            out.append(f.name)
+            if not _describe(getattr(obj, f.name), out, static or bool(f.metadata.get("static", False))):
+                return False
+        out.append(")")
+    else:  # functions, sets, arbitrary objects: their repr may hide what the trace sees
+        return False
+    return True
+
+
+def _source_key(model: Model) -> str | None:
+    """Key under which ``model``'s fingerprint is kept on disk, read without tracing; ``None``
+    when the model holds anything but this package's classes, arrays and plain values."""
+    out: list[str] = []
+    if not _describe(model, out):
+        return None
+    if not _SOURCES:
+        h = hashlib.sha256()
+        root = Path(__file__).resolve().parents[1] / _PACKAGE
+        for path in sorted(root.rglob("*.py")):
+            h.update(str(path.relative_to(root)).encode())
+            h.update(path.read_bytes())
+        _SOURCES.append(h.hexdigest())
+    text = "|".join(("\x1f".join(out), _SOURCES[0], _env(), str(jax.config.jax_enable_x64)))
+    return hashlib.sha256(text.encode()).hexdigest()[:40]
 
 
 def model_fingerprint(model: Model) -> str | None:
@@ -76,6 +139,29 @@ def model_fingerprint(model: Model) -> str | None:
         memo_key = None
     if memo_key is not None and memo_key in _FINGERPRINTS:
         return _FINGERPRINTS[memo_key]
+    where = program_dir()
+    kept = None
+    if where is not None:
+        key = _source_key(model)
+        kept = None if key is None else where / f"fingerprint-{key}.txt"
+        try:
+            fp = kept.read_text() if kept is not None else ""
+        except OSError:
+            fp = ""
+        if re.fullmatch(r"[0-9a-f]{64}", fp):
+            if memo_key is not None:
+                _FINGERPRINTS[memo_key] = fp
+            return fp
+    fp = _traced_fingerprint(model)
+    if memo_key is not None:
+        _FINGERPRINTS[memo_key] = fp
+    if kept is not None and fp is not None:
+        _write_atomic(kept, fp.encode())
+    return fp
+
+
+def _traced_fingerprint(model: Model) -> str | None:
+    """The fingerprint itself: trace the model's functions and hash the jaxpr."""
     arrays, static = eqx.partition(model, eqx.is_array)
     n, m = model.n_states, model.n_inputs
 
@@ -98,9 +184,19 @@ def model_fingerprint(model: Model) -> str | None:
             h.update(f"{a.dtype}{a.shape}".encode())
             h.update(np.ascontiguousarray(a).tobytes())
         fp = h.hexdigest()
-    if memo_key is not None:
-        _FINGERPRINTS[memo_key] = fp
     return fp
+
+
+def _write_atomic(path: Path, blob: bytes) -> None:
+    """Write all of ``blob`` or nothing (a concurrent session reads all or nothing); a
+    read-only cache is not an error, the file just is not kept."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+            f.write(blob)
+        os.replace(f.name, path)
+    except OSError:
+        pass
 
 
 def _environment() -> str:
@@ -120,6 +216,13 @@ def _environment() -> str:
 _ENV: list[str] = []
 
 
+def _env() -> str:
+    """:func:`_environment`, computed once per session."""
+    if not _ENV:
+        _ENV.append(_environment())
+    return _ENV[0]
+
+
 def cached_call(model: Model, tag: str, fn: Callable, args: tuple):
     """``fn(model, *args)`` through a program kept on disk, keyed by ``model`` and ``tag``.
 
@@ -135,10 +238,8 @@ def cached_call(model: Model, tag: str, fn: Callable, args: tuple):
     model_leaves = jax.tree_util.tree_leaves(arrays)
     arg_leaves, arg_tree = jax.tree_util.tree_flatten(args)
     leaves = model_leaves + arg_leaves
-    if not _ENV:
-        _ENV.append(_environment())
     sig = ";".join(f"{np.dtype(x.dtype)}{tuple(np.shape(x))}" for x in leaves)
-    key = hashlib.sha256("|".join((fp, tag, str(arg_tree), sig, _ENV[0])).encode()).hexdigest()[:40]
+    key = hashlib.sha256("|".join((fp, tag, str(arg_tree), sig, _env())).encode()).hexdigest()[:40]
     call = _PROGRAMS.get(key)
     if call is None:
         model_tree = jax.tree_util.tree_structure(arrays)
@@ -163,10 +264,8 @@ def _load_or_export(path: Path, flat: Callable, leaves) -> Callable:
         exported = jax.export.export(jax.jit(flat))(*specs)
         try:
             blob = exported.serialize()
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
-                f.write(blob)
-            os.replace(f.name, path)  # atomic: a concurrent session reads all or nothing
-        except (OSError, ImportError):
-            pass  # read-only cache (or no flatbuffers): the program still runs, it just is not kept
+        except ImportError:  # no flatbuffers: the program still runs, it just is not kept
+            blob = None
+        if blob is not None:
+            _write_atomic(path, blob)
     return jax.jit(exported.call)

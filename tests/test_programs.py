@@ -5,6 +5,7 @@ The reference is the first session's own result: a second session that loads the
 program must not trace anything and must give bit-identical numbers.
 """
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -27,10 +28,13 @@ SESSION = textwrap.dedent("""
     import jax, numpy as np
     from models.reference import komarova2003
     from solvers import bolus, simulate, trace_count
+    import solvers.programs as programs
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # keep even fast compiles
+    fingerprinted, traced_fingerprint = [], programs._traced_fingerprint
+    programs._traced_fingerprint = lambda m: fingerprinted.append(1) or traced_fingerprint(m)
     sol = simulate(komarova2003(), np.linspace(0.0, 60.0, 13), regimen=bolus("x1", [10.0], [5.0]))
     cache = sys.argv[1]
-    print(json.dumps(dict(traces=trace_count(), ys=np.asarray(sol.ys).tolist(),
+    print(json.dumps(dict(traces=trace_count(), fingerprinted=len(fingerprinted), ys=np.asarray(sol.ys).tolist(),
                           programs=sorted(os.listdir(os.path.join(cache, "programs"))),
                           compiled=sorted(f for f in os.listdir(cache) if f.startswith("jit_call")))))
 """)
@@ -48,10 +52,13 @@ def _session(cache: Path) -> dict:
 def test_second_session_traces_nothing_and_hits_the_compilation_cache(tmp_path):
     first = _session(tmp_path)
     second = _session(tmp_path)
-    assert first["traces"] == 1 and len(first["programs"]) == 1
+    # one kept program and the model's kept fingerprint
+    assert first["traces"] == 1 and first["fingerprinted"] == 1
+    assert [p.rsplit(".", 1)[1] for p in first["programs"]] == ["jaxexport", "txt"]
     # The solve holds no host callbacks, so XLA's executable was written to JAX's cache.
     assert len(first["compiled"]) >= 1
     assert second["traces"] == 0, "the kept program was not reused"
+    assert second["fingerprinted"] == 0, "the kept fingerprint was not read"
     assert second["programs"] == first["programs"] and second["compiled"] == first["compiled"]
     assert np.array_equal(np.array(second["ys"]), np.array(first["ys"]))
 
@@ -103,14 +110,52 @@ def test_without_a_cache_calls_are_still_compiled_once():
     assert proc.stdout.strip().splitlines()[-1] == "1"
 
 
-def test_a_model_the_fingerprint_cannot_trace_is_still_solved(monkeypatch):
+def test_a_model_the_fingerprint_cannot_trace_is_still_solved(monkeypatch, tmp_path):
     def refuse(*args, **kwargs):
         raise RuntimeError("not traceable here")
 
     monkeypatch.setattr(programs, "_FINGERPRINTS", {})
+    monkeypatch.setattr(programs, "program_dir", lambda: tmp_path)  # no fingerprint kept from earlier runs
     monkeypatch.setattr(programs.jax, "make_jaxpr", refuse)
     model, times = komarova2003(), np.linspace(0.0, 20.0, 5)
     assert programs.model_fingerprint(model) is None
     got = np.asarray(simulate(model, times, params={"k1": 0.21}).ys)
     monkeypatch.undo()
     np.testing.assert_array_equal(got, np.asarray(simulate(model, times, params={"k1": 0.21}).ys))
+
+
+def test_kept_fingerprint_is_read_without_tracing(monkeypatch, tmp_path):
+    # A warm session reads the package model's fingerprint from disk instead of tracing
+    # it (the ~1 s that dominated the full model's warm start): same value, no trace.
+    monkeypatch.setattr(programs, "program_dir", lambda: tmp_path)
+    monkeypatch.setattr(programs, "_FINGERPRINTS", {})
+    traced = programs.model_fingerprint(lemaire2004())
+    assert traced is not None and len(list(tmp_path.glob("fingerprint-*.txt"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("traced although the fingerprint was kept")
+
+    monkeypatch.setattr(programs, "_FINGERPRINTS", {})
+    monkeypatch.setattr(programs.jax, "make_jaxpr", refuse)
+    assert programs.model_fingerprint(lemaire2004()) == traced
+    # values are inputs, not part of the key: a preset of the same structure reads the same file
+    assert programs.model_fingerprint(lemaire2004().with_params(k_O=0.5)) == traced
+
+
+def test_fingerprint_key_follows_structure_and_refuses_foreign_code():
+    key = programs._source_key
+    assert key(komarova2003()) == key(komarova2003().with_params(k1=0.25)) is not None
+    assert key(komarova2003()) != key(lemaire2004())
+    assert key(denosumab("osteoporosis")) != key(komarova2003())
+    # A class defined outside the package (a user's model in a notebook or another module)
+    # is not covered by the package's source hash: no kept fingerprint, it is traced.
+    Foreign = type("Foreign", (type(komarova2003()),), {"__module__": "my_notebook"})
+    foreign = Foreign(**{f.name: getattr(komarova2003(), f.name) for f in dataclasses.fields(Foreign)})
+    assert key(foreign) is None
+    # A function among the fields: its repr would not show what the trace sees.
+    assert not programs._describe((1.0, np.exp), [])
+    # A static array's values are part of the key (they would be constants of the trace).
+    a, b = [], []
+    programs._describe(np.zeros(3), a, static=True)
+    programs._describe(np.ones(3), b, static=True)
+    assert a != b
