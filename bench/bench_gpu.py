@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import importlib.util
 import json
 import os
 import subprocess
@@ -100,10 +101,8 @@ def scipy_peer(n: int, limit_s: float, result: dict) -> None:
 
 
 def rr_peer(n: int, limit_s: float, budget_s: float, backend: str, result: dict) -> None:
-    try:
-        import roadrunner  # noqa: F401
-    except ImportError as exc:
-        result.update(stage="skipped", why=f"libroadrunner not installed ({exc})")
+    if importlib.util.find_spec("roadrunner") is None:
+        result.update(stage="skipped", why="libroadrunner not installed")
         return
     result.update(bf.roadrunner_bench(n, limit_s, budget_s, backend, modes=("Adams",), env=CPU_ENV))
 
