@@ -105,6 +105,40 @@ def test_pde_mass_equals_convolution_of_founding_with_gompertz_growth():
     np.testing.assert_allclose(sol["n_metastases"][-1], trapezoid(F, times, axis=0), rtol=1e-4)
 
 
+def test_metastases_on_the_unit_grid_equal_the_scheme_on_each_organs_edges():
+    """models/cascade/metastases.py evaluates each organ on the unit grid stretched by ln K_o
+    (constant geometry, cheap reverse pass). The finite-volume scheme and the integrals of
+    size_structured.py on the organs' own log-size edges must give the same numbers."""
+    from models.cascade import metastases
+
+    p = BREAST.params.replace(K_met=(1e8, 3e9, 1e10, 5e11, 1e13))  # a different plateau per organ
+    view = p.view()
+    O, n_bins = len(ORGANS), BREAST.n_bins
+    rng = np.random.default_rng(3)
+    n = jnp.asarray(rng.lognormal(0.0, 1.0, (O, n_bins)))
+    founding = jnp.asarray(rng.uniform(0.1, 2.0, O))
+    boost = jnp.asarray(rng.uniform(0.0, 1.5, O))
+    edges = size_structured.log_size_grid(view.K_met, n_bins)
+    g = metastases.grid(view, n_bins)
+    np.testing.assert_allclose(g.edges, edges, rtol=1e-14)
+
+    speed = (view.a_met * (1.0 + boost))[:, None] * (jnp.log(view.K_met)[:, None] - edges)
+    direct = {
+        "dn/dt": size_structured.transport_rhs(n, edges, speed, founding),
+        "mass": size_structured.integrate_density(n, edges, jnp.exp),
+        "number": size_structured.total_number(n, edges),
+        "above 1e8": size_structured.count_above(n, edges, jnp.log(1e8)),
+    }
+    unit = {
+        "dn/dt": metastases.derivative(n, g, view, founding, boost),
+        "mass": metastases.mass(n, g),
+        "number": metastases.number(n, g),
+        "above 1e8": metastases.number_above(n, g, 1e8),
+    }
+    for key in direct:
+        np.testing.assert_allclose(unit[key], direct[key], rtol=1e-12, atol=0, err_msg=key)
+
+
 def test_resection_lowers_ctcs_and_later_metastases():
     times = np.linspace(0.0, 5 * 365.0, 74)
     untreated = simulate(BREAST, times)

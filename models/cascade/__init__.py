@@ -10,6 +10,7 @@ from .presets import PRESETS
 from .primary import GROWTH_LAWS
 from .size_structured import (
     Iwata2000,
+    LogSizeGrid,
     cell_slopes,
     cell_widths,
     colonisation_rate,
@@ -25,6 +26,6 @@ from .size_structured import (
 
 __all__ = [
     "CTC_DYNAMICS", "Cascade", "DEFAULT_ORGANS", "GROWTH_LAWS", "ORGANS", "Organ", "PRESETS", "cascade",
-    "Iwata2000", "cell_slopes", "cell_widths", "colonisation_rate", "count_above", "gompertz_rate",
+    "Iwata2000", "LogSizeGrid", "cell_slopes", "cell_widths", "colonisation_rate", "count_above", "gompertz_rate",
     "gompertz_size", "integrate_density", "iwata2000", "log_size_grid", "total_number", "transport_rhs",
 ]

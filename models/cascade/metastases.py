@@ -19,7 +19,7 @@ import jax.numpy as jnp
 
 from ..base import Param
 from .organs import organ_rows
-from .size_structured import count_above, integrate_density, log_size_grid, total_number, transport_rhs
+from .size_structured import LogSizeGrid
 
 SRC_FRIBERG = ("Friberg & Mattson 1997, J Surg Oncol 65:284 (metastasis volume doubling times ~1-3 months at "
                "clinical sizes)")
@@ -40,28 +40,30 @@ def params(organs: tuple[str, ...]) -> tuple[Param, ...]:
     )
 
 
-def grid(p, n_bins: int):
-    """Log-size bin edges per organ, from 1 cell to K_o: shape (organs, n_bins + 1)."""
-    return log_size_grid(p.K_met, n_bins)
+def grid(p, n_bins: int) -> LogSizeGrid:
+    """Log-size bins per organ from 1 cell to K_o (:class:`size_structured.LogSizeGrid`:
+    evaluated on one unit grid stretched by ln K_o per organ)."""
+    return LogSizeGrid.from_max(p.K_met, n_bins)
 
 
-def derivative(n, edges, p, founding, boost=0.0):
+def derivative(n, g: LogSizeGrid, p, founding, boost=0.0):
     """dn_o/dt on the organ axis (metastases per ln(cells) per day); ``boost`` (per organ,
-    dimensionless) speeds up growth by a factor ``1 + boost`` (bone: the vicious cycle)."""
-    speed = (p.a_met * (1.0 + boost))[..., None] * (jnp.log(p.K_met)[..., None] - edges)
-    return transport_rhs(n, edges, speed, founding)
+    dimensionless) speeds up growth by a factor ``1 + boost`` (bone: the vicious cycle).
+    The Gompertz speed ``a_o (ln K_o - y)`` is ``a_o (1 - z)`` in ``z = y / ln K_o``."""
+    speed = (p.a_met * (1.0 + boost))[..., None] * (1.0 - g.unit)
+    return g.transport_rhs(n, speed, founding)
 
 
-def mass(n, edges):
+def mass(n, g: LogSizeGrid):
     """Cells in overt metastases per organ."""
-    return integrate_density(n, edges, jnp.exp)
+    return g.integrate(n, jnp.exp)
 
 
-def number(n, edges):
+def number(n, g: LogSizeGrid):
     """Number of overt metastases per organ."""
-    return total_number(n, edges)
+    return g.total_number(n)
 
 
-def number_above(n, edges, x):
+def number_above(n, g: LogSizeGrid, x):
     """Number of metastases larger than ``x`` cells per organ."""
-    return count_above(n, edges, jnp.log(x))
+    return g.count_above(n, jnp.log(x))

@@ -34,7 +34,8 @@ Numerics (the building blocks below work for any growth law that is >= 0; a lead
   ``G(y) = g(x)/x = a (ln b - y)`` [1/day], positive below ``ln b`` and zero at it, so no
   metastasis leaves the domain and upwinding is one-sided. The boundary flux ``G n`` at
   ``y = 0`` equals ``g(1) rho(1)``: the inflow is the colonisation rate, unchanged.
-  The grid is uniform in ``y`` from ``ln 1 = 0`` to ``ln b`` (:func:`log_size_grid`).
+  The grid is uniform in ``y`` from ``ln 1 = 0`` to ``ln b`` (:func:`log_size_grid`;
+  the models evaluate it as :class:`LogSizeGrid`, one unit grid stretched by ``ln b``).
 * Finite volumes (:func:`transport_rhs`): the state is the bin average ``n_i``; the flux
   at each face is ``G(face) * n_face`` with the third-order upwind-biased (kappa = 1/3)
   reconstruction ``n_face = (-n_{i-1} + 5 n_i + 2 n_{i+1}) / 6`` from the upwind side; at
@@ -90,6 +91,7 @@ absolute tolerance of 1e-12 or below keeps that early phase resolved.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax.numpy as jnp
 import numpy as np
@@ -99,6 +101,7 @@ from ..base import Model, Observable, Param, Params, State, View, x_log_ratio
 
 __all__ = [
     "log_size_grid",
+    "LogSizeGrid",
     "cell_widths",
     "cell_slopes",
     "transport_rhs",
@@ -249,6 +252,60 @@ def count_above(
     return jnp.sum(n * (hi - lo) + 0.5 * s * (hi**2 - lo**2), axis=-1)
 
 
+class LogSizeGrid(NamedTuple):
+    """Bins uniform in ``y = ln x`` from 0 (one cell) to ``ln x_max``, held as one fixed
+    grid of ``[0, 1]`` (``unit``) and its length ``ln x_max`` (one per organ, say):
+    ``edges = length[..., None] * unit``. Build with :meth:`from_max`.
+
+    Why not the edges themselves: the finite-volume scheme and the integrals above are
+    unchanged when the coordinate is rescaled, ``z = y / length`` (widths, slopes and face
+    values scale together), so they are evaluated here on the unit grid, whose widths,
+    centres and slopes are constants of the compiled program, and ``x_max`` enters
+    through one number per leading index. The values are those of the functions above on
+    :attr:`edges` to round-off (``tests/test_cascade.py``). When ``x_max`` is a parameter
+    (a Gompertz plateau), its gradient then no longer flows back through every bin's
+    geometry at every solver stage: on the full bone-metastasis model's fitting loss
+    (bench/bench_full.py) the gradient took 0.79-0.86x and the forward solve 0.82-1.0x
+    the time (three interleaved runs on the project's 2-core machine); the gradient is
+    the same to 5e-12.
+    """
+
+    unit: np.ndarray  # (n_bins + 1,) edges of [0, 1]: a constant
+    length: Float[Array, "*organ"]  # ln x_max, ln(cells)
+
+    @classmethod
+    def from_max(cls, x_max: ArrayLike, n_bins: int) -> "LogSizeGrid":
+        """``n_bins`` bins from 1 cell to ``x_max`` cells (``x_max > 1``; leading axes kept)."""
+        return cls(np.linspace(0.0, 1.0, n_bins + 1), jnp.log(jnp.asarray(x_max, dtype=jnp.float64)))
+
+    @property
+    def edges(self) -> Float[Array, "*organ n_plus_1"]:
+        """Bin edges in ``y = ln x`` (ln(cells))."""
+        return self.length[..., None] * self.unit
+
+    def transport_rhs(self, n: Float[Array, "*organ n"], speed: Float[Array, "*organ n_plus_1"],
+                      inflow: Float[Array, "*organ"]) -> Float[Array, "*organ n"]:
+        """:func:`transport_rhs` on :attr:`edges`, given ``speed = G / length`` at the
+        edges (``dz/dt``, 1/day): for Gompertz growth ``a (ln x_max - y)`` that is
+        ``a (1 - unit)``. ``inflow`` is the flux ``G n`` at one cell (per day)."""
+        return transport_rhs(n, self.unit, speed, inflow / self.length)
+
+    def integrate(self, n: Float[Array, "*organ n"],
+                  weight: Callable[[Float[Array, "*organ n 3"]], Float[Array, "*organ n 3"]]) -> Float[Array, "*organ"]:
+        """:func:`integrate_density` on :attr:`edges`: ``int w(y) n dy = L int w(L z) n dz``;
+        ``weight`` takes ``y`` (ln(cells)) as there."""
+        L = self.length
+        return L * integrate_density(n, self.unit, lambda z: weight(L[..., None, None] * z))
+
+    def total_number(self, n: Float[Array, "*organ n"]) -> Float[Array, "*organ"]:
+        """:func:`total_number` on :attr:`edges`."""
+        return self.length * total_number(n, self.unit)
+
+    def count_above(self, n: Float[Array, "*organ n"], y_min: Float[Array, "*organ"]) -> Float[Array, "*organ"]:
+        """:func:`count_above` on :attr:`edges` (``y_min`` in ln(cells))."""
+        return self.length * count_above(n, self.unit, jnp.asarray(y_min) / self.length)
+
+
 # --------------------------------------------------------------------------------------
 # Iwata et al. 2000: growth and colonisation laws
 # --------------------------------------------------------------------------------------
@@ -326,42 +383,46 @@ class Iwata2000(Model):
     def n_bins(self) -> int:
         return self.state_layout["density"][2][0]
 
+    def grid(self, p: View) -> LogSizeGrid:
+        """Log-size bins from 1 cell to ``b`` (:class:`LogSizeGrid`)."""
+        return LogSizeGrid.from_max(p.b, self.n_bins)
+
     def edges(self, p: View) -> Float[Array, "*batch n_bins_plus_1"]:
         """Bin edges in ``y = ln x`` from ln(1 cell) to ``ln b``."""
-        return log_size_grid(p.b, self.n_bins)
+        return self.grid(p).edges
 
     def bin_edges(self, params: Params | None = None) -> Float[Array, "*batch n_bins_plus_1"]:
         """Bin edges in cells, for plotting ``sol["density"]`` (default parameters if None)."""
         p = self.params if params is None else params
         return jnp.exp(self.edges(p.view()))
 
-    def _seeding(self, y: View, p: View, edges: Array) -> tuple[Array, Array]:
+    def _seeding(self, y: View, p: View, grid: LogSizeGrid) -> tuple[Array, Array]:
         """Birth rates of metastases [1/day] from the primary and from the metastases
         (Iwata et al. 2000, boundary condition at 1 cell: ``beta(x_p)`` and
         ``met_seeding * int beta(x) rho(x) dx``)."""
         from_primary = colonisation_rate(y.x_p, p.m, p.alpha)
         beta_y = lambda yy: p.m[..., None, None] * jnp.exp(p.alpha[..., None, None] * yy)
-        from_metastases = p.met_seeding * integrate_density(y.density, edges, beta_y)
+        from_metastases = p.met_seeding * grid.integrate(y.density, beta_y)
         return from_primary, from_metastases
 
     def rhs(self, t, y, p, u):
-        edges = self.edges(p)
-        speed = p.a[..., None] * (jnp.log(p.b)[..., None] - edges)  # G(y) = g(x)/x = a ln(b/x), 1/day
-        from_primary, from_metastases = self._seeding(y, p, edges)
+        grid = self.grid(p)
+        speed = p.a[..., None] * (1.0 - grid.unit)  # G(y) / ln b = a (ln b - y) / ln b, 1/day
+        from_primary, from_metastases = self._seeding(y, p, grid)
         return {
             "x_p": gompertz_rate(y.x_p, p.a, p.b),
-            "density": transport_rhs(y.density, edges, speed, from_primary + from_metastases),
+            "density": grid.transport_rhs(y.density, speed, from_primary + from_metastases),
             "seeded_primary": from_primary,
             "seeded_secondary": from_metastases,
         }
 
     def observables(self, t, y, p, u):
-        edges = self.edges(p)
-        from_primary, from_metastases = self._seeding(y, p, edges)
+        grid = self.grid(p)
+        from_primary, from_metastases = self._seeding(y, p, grid)
         return {
-            "n_metastases": total_number(y.density, edges),
-            "n_detectable": count_above(y.density, edges, jnp.log(p.x_detect)),
-            "metastatic_mass": integrate_density(y.density, edges, jnp.exp),
+            "n_metastases": grid.total_number(y.density),
+            "n_detectable": grid.count_above(y.density, jnp.log(p.x_detect)),
+            "metastatic_mass": grid.integrate(y.density, jnp.exp),
             "seeding_rate": from_primary + from_metastases,
         }
 
