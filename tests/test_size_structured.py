@@ -264,3 +264,10 @@ def test_implicit_solver_agrees():
     ref = [seeded_by_primary(t) for t in (1000.0, 1500.0)]
     np.testing.assert_allclose(sol["n_metastases"][1:], ref, rtol=1e-6)
     np.testing.assert_allclose(sol["x_p"], size_at_age(TIMES[[0, 2, 3]]), rtol=1e-6)
+
+
+def test_carrying_capacity_must_leave_a_grid():
+    """b = 1 cell gives a log-size grid of zero length: refused naming the value, not a
+    solve that fails with max_steps_reached."""
+    with pytest.raises(ValueError, match=r"'b' = 1\.0 is outside its bounds"):
+        simulate(iwata2000(20), [0.0, 10.0], params={"b": 1.0})

@@ -344,7 +344,9 @@ INF = float("inf")
 
 PARAMS = (
     Param("a", 0.00286, "1/day", SOURCE, description="Gompertz growth rate of primary and metastases"),
-    Param("b", 7.3e10, "cells", SOURCE, (1.0, INF), "Gompertz carrying capacity (largest tumour size)"),
+    Param("b", 7.3e10, "cells", SOURCE, (2.0, INF),
+          "Gompertz carrying capacity (largest tumour size); at least 2 cells, so that the log-size grid "
+          "from 1 cell to b has a length (as K_met of the cascade)"),
     Param("m", 5.3e-8, "cells^-alpha/day", SOURCE, description="colonisation coefficient of beta(x) = m x^alpha"),
     Param("alpha", 0.663, "1", SOURCE, (0.0, 1.0),
           "fractal dimension of the tumour vasculature: beta grows as x^alpha"),
