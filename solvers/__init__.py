@@ -4,6 +4,8 @@ Importing this package switches JAX to float64 and enables JAX's persistent comp
 cache (directory ``$SEEDSOIL_CACHE_DIR``, default ``~/.cache/seedsoil/jax``; set
 ``SEEDSOIL_CACHE_DIR=off`` to disable), so a second Python session reuses compiled solves;
 :mod:`solvers.programs` keeps the traced solves there too, so it does not trace them again.
+It also switches off XLA's experimental YNNPACK fusion on CPU (see :func:`_cpu_flags`);
+import ``solvers`` before the first JAX computation of the process for that to apply.
 """
 
 import os
@@ -11,6 +13,45 @@ import os
 import jax
 
 jax.config.update("jax_enable_x64", True)
+
+#: The XLA flag set by :func:`_cpu_flags`, and the jaxlib series it was measured with.
+_YNN_FLAG, _YNN_JAXLIB = "xla_cpu_experimental_ynn_fusion_type", "0.10."
+
+
+def _cpu_flags() -> None:
+    """Switch off XLA's experimental YNNPACK fusion on CPU (``--xla_cpu_experimental_ynn_fusion_type=``).
+
+    jaxlib 0.10 hands reductions of batched arrays to YNNPACK: under ``jax.vmap``, the
+    cascade's per-organ integrals over the size bins (and six reductions in their VJP)
+    become YNNPACK calls that cost far more than the sums themselves. Measured on the
+    full model (bench/bench_full.py, breast, 5 years, 128 members in one vmapped sweep,
+    2-core CPU, two interleaved runs per setting): 82-91 ms per member with the fusion,
+    44-45 ms without; unbatched solves have no such reduction on their hot path.
+
+    XLA reads ``XLA_FLAGS`` once, when JAX starts its CPU backend, so this applies only if
+    ``solvers`` is imported before the process's first JAX computation. A value already in
+    ``XLA_FLAGS`` (any setting of this flag) is left as the user set it. Other jaxlib
+    series are left alone: an unknown flag aborts XLA, and the gain must be measured again.
+    """
+    import jaxlib
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if _YNN_FLAG in flags or not jaxlib.__version__.startswith(_YNN_JAXLIB):
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --{_YNN_FLAG}=".strip()
+    try:
+        from jax._src.xla_bridge import backends_are_initialized
+    except ImportError:  # private API; without it, no warning
+        return
+    if backends_are_initialized():
+        import warnings
+
+        warnings.warn(f"solvers was imported after JAX started its backend, so XLA_FLAGS --{_YNN_FLAG}= "
+                      "does not apply in this process (batched sweeps on CPU about 2x slower); import solvers "
+                      "before the first JAX computation, or set it in XLA_FLAGS yourself", stacklevel=3)
+
+
+_cpu_flags()
 
 
 def _enable_compilation_cache() -> None:

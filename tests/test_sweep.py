@@ -217,3 +217,49 @@ def test_sharded_sweep_splits_chunks_over_devices_and_matches(tmp_path):
     np.testing.assert_allclose(np.array(got["z"]), ref["z"], rtol=1e-12, atol=0)
     np.testing.assert_allclose(np.array(got["x1"]), ref["x1"], rtol=1e-12, atol=0)
     assert ref["z"][0, 4] != sweep(KOM, TIMES, {"k1": [0.2]}, keep=("z",), chunk_size=4)["z"][0, 4]  # dose acted
+
+
+YNN_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    if sys.argv[1] == "late":
+        import jax.numpy as jnp
+        jnp.zeros(1)  # JAX's CPU backend starts here, before solvers sets XLA_FLAGS
+    import solvers  # noqa: F401
+    import jax, jax.numpy as jnp
+    from models import cascade
+    m = cascade()
+    p = m.params.values
+    u = jnp.zeros(m.n_states + m.n_inputs).at[m.n_states:].add(m.input_vector(0.0, p))
+    ys = (m.y0 + 1.0) * jnp.linspace(1.0, 2.0, 16)[:, None]
+    rhs = jax.vmap(lambda y: m.vector_field(0.0, y, p, u))
+    vjp = jax.vmap(lambda y: jax.vjp(lambda yy, pp: m.vector_field(0.0, yy, pp, u), y, p)[1](y))
+    hlo = [jax.jit(f).lower(ys).compile().as_text() for f in (rhs, vjp)]
+    print(json.dumps(dict(flags=os.environ.get("XLA_FLAGS", ""), ynn=sum(h.count("kind=kCustom") for h in hlo))))
+""")
+
+
+def _ynn_session(order: str, xla_flags: str | None = None) -> dict:
+    env = dict(os.environ, JAX_PLATFORMS="cpu", SEEDSOIL_CACHE_DIR="off", TF_CPP_MIN_LOG_LEVEL="3")
+    env.pop("XLA_FLAGS", None)
+    if xla_flags is not None:
+        env["XLA_FLAGS"] = xla_flags
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    proc = subprocess.run([sys.executable, "-c", YNN_SCRIPT, order], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]), warned="imported after JAX started" in proc.stderr)
+
+
+def test_importing_solvers_keeps_batched_reductions_out_of_ynnpack():
+    """solvers._cpu_flags: the vmapped cascade right-hand side and its VJP compile without
+    XLA's YNNPACK fusions (which doubled the per-member time of batched sweeps) when
+    ``solvers`` is imported first; the control, with the backend started before
+    ``solvers`` is imported, has them (so the count can detect them) and warns. A user's own
+    setting of the flag in ``XLA_FLAGS`` is kept as given."""
+    first = _ynn_session("first")
+    assert first["ynn"] == 0 and first["flags"] == "--xla_cpu_experimental_ynn_fusion_type=" and not first["warned"]
+    late = _ynn_session("late")
+    assert late["ynn"] > 0 and late["warned"]
+    own = "--xla_cpu_experimental_ynn_fusion_type= --xla_cpu_enable_fast_math=false"
+    assert _ynn_session("first", own)["flags"] == own
