@@ -234,7 +234,8 @@ YNN_SCRIPT = textwrap.dedent("""
     rhs = jax.vmap(lambda y: m.vector_field(0.0, y, p, u))
     vjp = jax.vmap(lambda y: jax.vjp(lambda yy, pp: m.vector_field(0.0, yy, pp, u), y, p)[1](y))
     hlo = [jax.jit(f).lower(ys).compile().as_text() for f in (rhs, vjp)]
-    print(json.dumps(dict(flags=os.environ.get("XLA_FLAGS", ""), ynn=sum(h.count("kind=kCustom") for h in hlo))))
+    print(json.dumps(dict(flags=os.environ.get("XLA_FLAGS", ""), ynn=sum("kind=kCustom" in line and "ynn" in line
+                                                              for h in hlo for line in h.splitlines()))))
 """)
 
 
