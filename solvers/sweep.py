@@ -386,8 +386,8 @@ def sweep(
             more than one device. Results are identical to an unsharded sweep; each
             device holds only its slice of the chunk.
         **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``vmap_size`` (``1`` solves a
-            chunk's members one after the other: faster on CPU for large models) ... of
-            ``simulate``.
+            chunk's members one after the other, each with its own step count; see
+            :class:`solvers.simulate.SolverOptions`) ... of ``simulate``.
 
     Returns:
         A :class:`SweepResult`; failed members are listed by ``failures()`` (never raised)
