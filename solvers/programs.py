@@ -208,7 +208,7 @@ def _environment() -> str:
             versions.append(f"{dist}=?")
     here = Path(__file__).resolve().parent
     src = hashlib.sha256()
-    for name in ("simulate.py", "regimen.py", "programs.py"):
+    for name in ("simulate.py", "reciprocal.py", "regimen.py", "programs.py"):
         src.update((here / name).read_bytes())
     return ";".join(versions + [jax.default_backend(), src.hexdigest()])
 

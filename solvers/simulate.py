@@ -41,6 +41,7 @@ from jaxtyping import Array, ArrayLike, Float, Int
 from models.base import Model, Params, View, is_concrete
 
 from . import programs
+from .reciprocal import reciprocal_divisions
 from .regimen import Regimen
 
 __all__ = ["simulate", "Solution", "SolveError", "SolverOptions", "STATUS", "trace_count"]
@@ -221,8 +222,10 @@ def _result_code(result) -> Int[Array, ""]:
 
 
 def _field(t, y, args):
+    """The model's right-hand side, divisions evaluated as products with reciprocals
+    (:mod:`solvers.reciprocal`: same values to rounding, faster forward and reverse)."""
     model, p, forcing = args
-    return model.vector_field(t, y, p, forcing)
+    return reciprocal_divisions(model.vector_field)(t, y, p, forcing)
 
 
 @contextlib.contextmanager

@@ -1,0 +1,132 @@
+"""Divisions as products with reciprocals: how every solve evaluates a right-hand side.
+
+:func:`reciprocal_divisions` traces a function to a jaxpr and evaluates it again with
+every floating-point ``x / y`` computed as ``x * recip(y)`` (and ``y ** -k`` as
+``recip(y) ** k``). :func:`recip` is ``1 / y`` whose derivative is written from its own
+value, ``d(1/y) = -dy * r * r`` with ``r = 1/y``, where JAX's rule for ``x / y`` divides
+again (``dx / y`` and ``-dy * x / y**2``). ``log`` and ``sqrt`` get the same treatment:
+their derivatives multiply by ``1/x`` and ``0.5/sqrt(x)``, formed with the value, where
+JAX's rules divide by ``x`` and ``2 sqrt(x)``, so no division is left in any derivative.
+Nothing in the model changes; the values agree
+with plain division to rounding (``x * (1/y)`` is within about one unit in the last place
+of ``x / y``), and so do all derivatives, forward and reverse.
+
+Why, measured on the full bone-metastasis model (``bench/bench_full.py``: breast, 5 years,
+denosumab Q4W, its fitting loss) on the project's 2-core CPU:
+
+* The forward solve is faster. A division whose divisor is a broadcast per-organ value
+  (``x / K[o]`` over the size bins) divides every element; ``x * recip(K)`` divides once
+  per organ, because XLA moves the reciprocal in front of the broadcast.
+* The reverse pass runs fewer kernels. XLA's CPU backend does not copy an expensive
+  operation such as a divide into each of its users' fusions, so every shared divide in
+  a reverse pass ends a kernel. With reciprocals the reverse pass multiplies by stored
+  values instead: one reverse stage of Tsit5 compiled to 141 kernels against 191, 64 of
+  them on scalars against 110.
+
+The figures of the change are in the README (section "Performance"). Edge cases follow
+IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
+``x > 0``, ``0/0`` and ``0 * inf`` both NaN), except where ``y`` is subnormal (below about
+2.2e-308), whose reciprocal overflows: ``x * (1/y)`` is then ``inf`` where ``x / y`` may be
+finite. Models in this package keep divisors away from that range (``max(y, 1e-300)``).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax.extend.core import Jaxpr, Literal
+from jaxtyping import Array, Float
+
+__all__ = ["recip", "reciprocal_divisions"]
+
+
+@jax.custom_jvp
+def recip(y: Float[Array, "..."]) -> Float[Array, "..."]:
+    """``1 / y``, with derivative ``-dy * r * r`` formed from the value ``r`` itself (no
+    division in its forward or reverse derivative)."""
+    return 1.0 / y
+
+
+@recip.defjvp
+def _recip_jvp(primals, tangents):
+    (y,), (dy,) = primals, tangents
+    r = 1.0 / y
+    return r, -(dy * r) * r
+
+
+@jax.custom_jvp
+def _log(x):
+    return jnp.log(x)
+
+
+@_log.defjvp
+def _log_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    return jnp.log(x), dx * (1.0 / x)  # JAX's own rule: dx / x
+
+
+@jax.custom_jvp
+def _sqrt(x):
+    return jnp.sqrt(x)
+
+
+@_sqrt.defjvp
+def _sqrt_jvp(primals, tangents):
+    (x,), (dx,) = primals, tangents
+    s = jnp.sqrt(x)
+    return s, dx * (0.5 / s)  # JAX's own rule: dx / (2 s)
+
+
+def _is_float(x: Any) -> bool:
+    return jnp.issubdtype(jnp.result_type(x), jnp.floating)
+
+
+def _evaluate(jaxpr: Jaxpr, consts: Sequence[Any], args: Sequence[Any]) -> list[Any]:
+    """Evaluate ``jaxpr`` with divisions rewritten; nested ``jit`` calls are rewritten too,
+    other primitives (including control flow and custom derivatives) are bound as they are."""
+    env: dict[Any, Any] = {}
+
+    def read(v):
+        return v.val if isinstance(v, Literal) else env[v]
+
+    env.update(zip(jaxpr.constvars, consts))
+    env.update(zip(jaxpr.invars, args))
+    for eqn in jaxpr.eqns:
+        ins = [read(v) for v in eqn.invars]
+        name = eqn.primitive.name
+        if name == "div" and all(_is_float(x) for x in ins):
+            out = ins[0] * recip(ins[1])
+        elif name == "integer_pow" and eqn.params["y"] < 0 and _is_float(ins[0]):
+            out = recip(ins[0]) ** (-eqn.params["y"])
+        elif name == "log" and _is_float(ins[0]):
+            out = _log(ins[0])
+        elif name == "sqrt" and _is_float(ins[0]):
+            out = _sqrt(ins[0])
+        elif name in ("jit", "pjit"):
+            inner = eqn.params["jaxpr"]
+            out = _evaluate(inner.jaxpr, inner.consts, ins)
+        else:
+            out = eqn.primitive.bind(*ins, **eqn.params)
+        if not eqn.primitive.multiple_results:
+            out = [out]
+        env.update(zip(eqn.outvars, out))
+    return [read(v) for v in jaxpr.outvars]
+
+
+def reciprocal_divisions(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` with every floating-point division evaluated as a product with :func:`recip`
+    (module docstring). Takes and returns the same pytrees as ``fn``; works under ``jit``,
+    ``vmap``, ``grad`` and ``jvp`` like ``fn``. It traces ``fn`` on every call, so use it
+    inside a traced function (as :mod:`solvers.simulate` does), not in a Python loop."""
+
+    @functools.wraps(fn)
+    def wrapped(*args):
+        closed, shape = jax.make_jaxpr(fn, return_shape=True)(*args)
+        out = _evaluate(closed.jaxpr, closed.consts, jax.tree_util.tree_leaves(args))
+        return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(shape), out)
+
+    return wrapped
