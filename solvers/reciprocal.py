@@ -23,11 +23,12 @@ denosumab Q4W, its fitting loss) on the project's 2-core CPU:
   values instead: one reverse stage of Tsit5 compiled to 141 kernels against 191, 64 of
   them on scalars against 110.
 
-The figures of the change are in the README (section "Performance"). Edge cases follow
+The figures of the change are in the README (section "Benchmark: the full model against
+libroadrunner and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow
 IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
-``x > 0``, ``0/0`` and ``0 * inf`` both NaN), except where ``y`` is subnormal (below about
-2.2e-308), whose reciprocal overflows: ``x * (1/y)`` is then ``inf`` where ``x / y`` may be
-finite. Models in this package keep divisors away from that range (``max(y, 1e-300)``).
+``x > 0``, ``0/0`` and ``0 * inf`` both NaN; ``tests/test_reciprocal.py``), except where
+``|y|`` is below about 5.6e-309 (one over the largest double): its reciprocal overflows,
+so ``x * (1/y)`` is ``inf`` where ``x / y`` may be finite.
 """
 
 from __future__ import annotations
