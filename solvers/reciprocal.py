@@ -40,46 +40,31 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 from jax.extend.core import Jaxpr, Literal
-from jaxtyping import Array, Float
+from jaxtyping import Array
 
 __all__ = ["recip", "reciprocal_divisions"]
 
 
-@jax.custom_jvp
-def recip(y: Float[Array, "..."]) -> Float[Array, "..."]:
-    """``1 / y``, with derivative ``-dy * r * r`` formed from the value ``r`` itself (no
-    division in its forward or reverse derivative)."""
-    return 1.0 / y
+def _with_slope(fn: Callable[[Array], Array], slope: Callable[[Array, Array], Array], doc: str):
+    """``fn`` with derivative ``dx * slope(x, fn(x))``: the slope is formed from the input
+    and the value, so the derivative multiplies where JAX's own rule divides."""
+    f = jax.custom_jvp(fn)
+
+    @f.defjvp
+    def _jvp(primals, tangents):
+        (x,), (dx,) = primals, tangents
+        value = fn(x)
+        return value, dx * slope(x, value)
+
+    f.__doc__ = doc
+    return f
 
 
-@recip.defjvp
-def _recip_jvp(primals, tangents):
-    (y,), (dy,) = primals, tangents
-    r = 1.0 / y
-    return r, -(dy * r) * r
-
-
-@jax.custom_jvp
-def _log(x):
-    return jnp.log(x)
-
-
-@_log.defjvp
-def _log_jvp(primals, tangents):
-    (x,), (dx,) = primals, tangents
-    return jnp.log(x), dx * (1.0 / x)  # JAX's own rule: dx / x
-
-
-@jax.custom_jvp
-def _sqrt(x):
-    return jnp.sqrt(x)
-
-
-@_sqrt.defjvp
-def _sqrt_jvp(primals, tangents):
-    (x,), (dx,) = primals, tangents
-    s = jnp.sqrt(x)
-    return s, dx * (0.5 / s)  # JAX's own rule: dx / (2 s)
+recip = _with_slope(lambda y: 1.0 / y, lambda y, r: -(r * r),
+                    """``1 / y``, with derivative ``-dy * r * r`` formed from the value ``r`` itself (no
+    division in its forward or reverse derivative).""")
+_log = _with_slope(jnp.log, lambda x, _: 1.0 / x, "``log x``; JAX's own derivative is ``dx / x``.")
+_sqrt = _with_slope(jnp.sqrt, lambda x, s: 0.5 / s, "``sqrt x``; JAX's own derivative is ``dx / (2 sqrt x)``.")
 
 
 def _is_float(x: Any) -> bool:
