@@ -73,7 +73,7 @@ from .sweep import SweepResult, sweep
 __all__ = ["LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol"]
 
 #: Solver settings that sensitivity functions pass on to ``simulate``/``sweep``.
-_SOLVE_KEYS = ("solver", "rtol", "atol", "max_steps", "step_to_saves", "vmap_size")
+_SOLVE_KEYS = ("solver", "rtol", "atol", "max_steps", "step_to_saves", "vmap_size", "reciprocals")
 _MODES = ("forward", "reverse")
 
 _TRACES = [0]

@@ -117,6 +117,10 @@ class SolverOptions:
             vmapped member of the full bone-metastasis model (352 states) took 0.50-0.56x
             the time of one solved in sequence, and of the 17-state bone + drugs model
             0.29-0.32x (bench/bench_full.py at commit 7d46699, perturbations of sigma 0.1).
+        reciprocals: evaluate the right-hand side with every division as a product with a
+            reciprocal (default; :mod:`solvers.reciprocal`: the same values to rounding, a
+            faster forward solve and fewer kernels in the reverse pass, measured by
+            ``bench/bench_reciprocal.py``), or ``False`` for the model's plain divisions.
     """
 
     solver: str = "tsit5"
@@ -127,6 +131,7 @@ class SolverOptions:
     adjoint: str = "reverse"
     vmap_size: int | None = None
     checkpoints: int | None = 32
+    reciprocals: bool = True
 
     def __post_init__(self):
         if self.adjoint not in _ADJOINTS:
@@ -141,6 +146,8 @@ class SolverOptions:
             raise ValueError(f"max_steps must be a positive integer; got {self.max_steps!r}")
         if self.vmap_size is not None and not (isinstance(self.vmap_size, int) and self.vmap_size > 0):
             raise ValueError(f"vmap_size must be None or a positive integer; got {self.vmap_size!r}")
+        if not isinstance(self.reciprocals, bool):
+            raise ValueError(f"reciprocals must be True or False; got {self.reciprocals!r}")
         if self.checkpoints is not None and not (isinstance(self.checkpoints, int) and self.checkpoints > 0):
             raise ValueError(f"checkpoints must be None or a positive integer; got {self.checkpoints!r}")
 
@@ -222,8 +229,14 @@ def _result_code(result) -> Int[Array, ""]:
 
 
 def _field(t, y, args):
+    """The model's right-hand side as it wrote it."""
+    model, p, forcing = args
+    return model.vector_field(t, y, p, forcing)
+
+
+def _field_reciprocals(t, y, args):
     """The model's right-hand side, divisions evaluated as products with reciprocals
-    (:mod:`solvers.reciprocal`: same values to rounding, faster forward and reverse)."""
+    (:mod:`solvers.reciprocal`; ``SolverOptions.reciprocals``)."""
     model, p, forcing = args
     return reciprocal_divisions(model.vector_field)(t, y, p, forcing)
 
@@ -279,7 +292,7 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
 
     def solve(y, ta, tb, t_inputs, saveat):
         sol = dfx.diffeqsolve(
-            dfx.ODETerm(_field), solver, ta, tb, None, y,
+            dfx.ODETerm(_field_reciprocals if opts.reciprocals else _field), solver, ta, tb, None, y,
             args=(model, p, forcing(t_inputs)),
             saveat=saveat, stepsize_controller=controller, max_steps=opts.max_steps, throw=False,
             adjoint=(_ADJOINTS[opts.adjoint](checkpoints=opts.checkpoints) if opts.adjoint == "reverse"
@@ -426,6 +439,7 @@ def simulate(
     adjoint: str = "reverse",
     vmap_size: int | None = None,
     checkpoints: int | None = 32,
+    reciprocals: bool = True,
     throw: bool = True,
 ) -> Solution:
     """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
@@ -443,7 +457,7 @@ def simulate(
             carry a leading batch axis ``B``.
         solver: ``None`` picks ``kvaerno5`` for models flagged ``stiff`` and ``tsit5``
             otherwise; or name one (see :class:`SolverOptions`).
-        rtol, atol, max_steps, step_to_saves, adjoint, vmap_size, checkpoints: see
+        rtol, atol, max_steps, step_to_saves, adjoint, vmap_size, checkpoints, reciprocals: see
             :class:`SolverOptions`.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
@@ -465,7 +479,7 @@ def simulate(
         solver = "kvaerno5" if model.stiff else "tsit5"
     opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                          step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
-                         checkpoints=checkpoints)
+                         checkpoints=checkpoints, reciprocals=reciprocals)
     times = _check_times(times)
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0)

@@ -114,3 +114,18 @@ def test_nested_jit_vmap_negative_powers_and_integer_division():
     assert _count(lin, 1.0) == 0 and _count(lin0, 1.0) > 0
     g = jax.grad(lambda x: f(x, 3)[0])(1.5)
     np.testing.assert_allclose(g, 1.0 / 2.5**2 - 2.0 / 1.5**3 + 1.0, rtol=1e-14)
+
+
+def test_simulate_option_switches_the_rewrite_and_checks_its_value():
+    """``reciprocals=False`` solves with the model's plain divisions: the same trajectory to
+    well inside the solver's tolerance (both at rtol 1e-10), though not bit for bit."""
+    from solvers import simulate
+
+    model = lemaire2004()
+    times = np.linspace(0.0, 60.0, 7)
+    a = simulate(model, times, rtol=1e-10, atol=1e-12)
+    b = simulate(model, times, rtol=1e-10, atol=1e-12, reciprocals=False)
+    assert not np.array_equal(a.ys, b.ys)  # rounding differs: the option reached the solve
+    np.testing.assert_allclose(a.ys, b.ys, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ValueError, match="reciprocals must be True or False; got 'yes'"):
+        simulate(model, times, reciprocals="yes")
