@@ -7,12 +7,14 @@ value, ``d(1/y) = -dy * r * r`` with ``r = 1/y``, where JAX's rule for ``x / y``
 again (``dx / y`` and ``-dy * x / y**2``). ``log`` and ``sqrt`` get the same treatment:
 their derivatives multiply by ``1/x`` and ``0.5/sqrt(x)``, formed with the value, where
 JAX's rules divide by ``x`` and ``2 sqrt(x)``, so no division is left in any derivative.
-Nothing in the model changes; the values agree
-with plain division to rounding (``x * (1/y)`` is within about one unit in the last place
-of ``x / y``), and so do all derivatives, forward and reverse.
+Nothing in the model changes; the values agree with plain division to rounding
+(``x * (1/y)`` is within about one unit in the last place of ``x / y``), and so do all
+derivatives, forward and reverse. ``simulate(..., reciprocals=False)`` solves with the
+plain divisions.
 
-Why, measured on the full bone-metastasis model (``bench/bench_full.py``: breast, 5 years,
-denosumab Q4W, its fitting loss) on the project's 2-core CPU:
+Why, measured on the full bone-metastasis model (``bench/bench_reciprocal.py`` against
+plain division: breast, 5 years, denosumab Q4W, bench_full.py's fitting loss) on the
+project's 2-core CPU:
 
 * The forward solve is faster. A division whose divisor is a broadcast per-organ value
   (``x / K[o]`` over the size bins) divides every element; ``x * recip(K)`` divides once
@@ -23,9 +25,8 @@ denosumab Q4W, its fitting loss) on the project's 2-core CPU:
   values instead: one reverse stage of Tsit5 compiled to 141 kernels against 191, 64 of
   them on scalars against 110.
 
-The figures of the change are in the README (section "Benchmark: the full model against
-libroadrunner and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow
-IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
+The figures are in the README (section "Benchmark: the full model against libroadrunner
+and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
 ``x > 0``, ``0/0`` and ``0 * inf`` both NaN; ``tests/test_reciprocal.py``), except where
 ``|y|`` is below about 5.6e-309 (one over the largest double): its reciprocal overflows,
 so ``x * (1/y)`` is ``inf`` where ``x / y`` may be finite.
