@@ -26,7 +26,8 @@ project's 2-core CPU:
   them on scalars against 110.
 
 The figures are in the README (section "Benchmark: the full model against libroadrunner
-and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
+and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow IEEE
+arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
 ``x > 0``, ``0/0`` and ``0 * inf`` both NaN; ``tests/test_reciprocal.py``), except where
 ``|y|`` is below about 5.6e-309 (one over the largest double): its reciprocal overflows,
 so ``x * (1/y)`` is ``inf`` where ``x / y`` may be finite.
