@@ -353,7 +353,15 @@ def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
     def step(carry, st):
         ta, t_seg, y, out, code = carry
         tb, event, s, add, mul, k = st
-        y_end, c = integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg)  # stop stepping once failed
+        # A stop at the time of the one before (a save at a dose time) is an empty segment:
+        # skip it rather than start a solve (initial step, FSAL evaluation, checkpoint
+        # buffers) and differentiate that. The predicate is unbatched in a sweep unless
+        # the stop times are, so the skip survives vmap. Values are bit-identical.
+        y_end, c = jax.lax.cond(
+            tb > ta,
+            lambda: integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg),  # stop stepping once failed
+            lambda: (y, jnp.zeros_like(code)),
+        )
         y_end = jnp.where(event, y_end.at[s].set(y_end[s] * mul + add), y_end)
         at = jnp.maximum(k, 0)
         out = out.at[at].set(jnp.where(k >= 0, y_end, out[at]))
