@@ -93,7 +93,7 @@ def rhs_arms(field, y0, evals: int):
 
 
 def integration_arms(field, y0):
-    """name -> loss(p) over the segments, three ways."""
+    """name -> (loss(p), steps(p)) over the segments, three ways."""
     term, solver = dfx.ODETerm(field), dfx.Tsit5()
     pid = dfx.PIDController(rtol=B.RTOL, atol=B.ATOL, pcoeff=0.0, icoeff=1.0)
 
