@@ -355,8 +355,11 @@ def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
         tb, event, s, add, mul, k = st
         # A stop at the time of the one before (a save at a dose time) is an empty segment:
         # skip it rather than start a solve (initial step, FSAL evaluation, checkpoint
-        # buffers) and differentiate that. The predicate is unbatched in a sweep unless
-        # the stop times are, so the skip survives vmap. Values are bit-identical.
+        # buffers) and differentiate that. Values are bit-identical. In a sweep the
+        # predicate stays unbatched, and the skip a cond, unless the stop times are
+        # batched (regimen times, or breakpoints that depend on a swept parameter, as
+        # Ayati 2010's t_drug); then vmap makes it a select and both branches run, as
+        # before this skip.
         y_end, c = jax.lax.cond(
             tb > ta,
             lambda: integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg),  # stop stepping once failed
