@@ -10,20 +10,24 @@ flips every round); it prints medians and ratios:
   ``solvers.reciprocal``), ``--evals`` evaluations in a ``fori_loop`` whose state moves
   each iteration; against one VJP with respect to state and parameters per iteration.
   The ratio is what one reverse stage costs against one forward stage at best.
-* three integrations of the same problem, 66 segments of 28 days from the default run's
-  state at day 560 (the Q4W segments of bench_full, without doses), Tsit5, a loss on every
-  segment's end state; forward and ``jax.grad`` with respect to all parameters:
+* three integrations of one problem, forward and ``jax.grad`` with respect to all
+  parameters: 66 segments of 28 days (as many as bench_full's Q4W segments) from the
+  default run's state at day 560, Tsit5, a loss on every segment's end state. It stands in
+  for bench_full's solve and differs from it: no doses, inputs frozen at their day-0
+  values (no gradient through them), days 560 to 2,408, the first perturbed parameter set.
 
   - ``diffrax PID``: ``diffrax.diffeqsolve`` per segment, rtol 1e-6, atol 1e-9,
-    ``RecursiveCheckpointAdjoint(checkpoints=32)`` (what ``simulate`` does);
+    ``RecursiveCheckpointAdjoint(checkpoints=32)`` (``simulate``'s settings);
   - ``diffrax constant``: the same with 12 constant steps per segment (the PID controller
     accepts about 10 per segment and rejects one or two);
   - ``lax.scan of Tsit5.step``: the same 12 steps per segment as a ``lax.scan`` over
     diffrax's own ``Tsit5.step``; reverse mode stores every step's residuals, so nothing
     is recomputed and no loop bookkeeping is differentiated.
 
-If the scan's gradient costs what diffrax's does, the integrator adds nothing to the
-gradient and its cost is the reverse pass of the right-hand side.
+If the scan's gradient costs what diffrax's does, diffrax's loop, checkpoints and step
+control add little to the gradient. What the scan's gradient spends beyond six VJPs of the
+right-hand side per step (the reverse of the Runge-Kutta combinations, residual storage,
+loop overhead) is not separated here.
 
     .venv/bin/python bench/bench_gradient.py          # 6 rounds (~3 min on 2 cores)
 """
@@ -58,7 +62,7 @@ def problem():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         sol = B.solve()
-    y0 = jnp.asarray(np.asarray(sol.ys)[20])
+    y0 = jnp.asarray(np.asarray(sol.ys)[int(np.searchsorted(B.TIMES, 560.0))])
     p = jnp.asarray(B.perturbed_values(1)[0])
     forcing = jnp.concatenate([jnp.zeros(model.n_states), model.input_vector(0.0, p)])
     rhs = reciprocal_divisions(model.vector_field)
