@@ -35,9 +35,7 @@ loop overhead) is not separated here.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -50,6 +48,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench import bench_full as B  # noqa: E402
+from bench.timing import alternating_medians  # noqa: E402
 from solvers.reciprocal import reciprocal_divisions  # noqa: E402
 
 SEGMENTS, DAYS, STEPS = 66, 28.0, 12
@@ -97,14 +96,14 @@ def rhs_arms(field, y0, evals: int):
 
 
 def integration_arms(field, y0):
-    """name -> (loss(p), steps(p)) over the segments, three ways."""
+    """name -> loss(p) over the segments, returning (loss, steps), three ways."""
     term, solver = dfx.ODETerm(field), dfx.Tsit5()
     pid = dfx.PIDController(rtol=B.RTOL, atol=B.ATOL, pcoeff=0.0, icoeff=1.0)
 
     def over_segments(step_segment):
-        """loss(p) and steps(p): (accepted, rejected) steps over all segments."""
+        """loss(p) -> (loss, (accepted, rejected) steps over all segments)."""
 
-        def run(p):
+        def loss(p):
             def seg(y, k):
                 y1, steps = step_segment(y, k * DAYS, (k + 1) * DAYS, p)
                 return y1, (jnp.sum(jnp.log1p(jnp.abs(y1)) ** 2), steps)
@@ -112,7 +111,7 @@ def integration_arms(field, y0):
             terms, steps = jax.lax.scan(seg, y0, jnp.arange(float(SEGMENTS)))[1]
             return jnp.sum(terms), jnp.sum(steps, axis=0)
 
-        return (lambda p: run(p)[0]), (lambda p: run(p)[1])
+        return loss
 
     def diffrax_segment(controller, dt0):
         def step_segment(y, ta, tb, p):
@@ -150,23 +149,17 @@ def main() -> None:
     field, y0, p = problem()
     fwd, vjp = rhs_arms(field, y0, a.evals)
     fns = {"rhs": {"forward": fwd, "gradient": vjp}}
-    steps = {}
-    for name, (loss, count) in integration_arms(field, y0).items():
-        fns[name] = {"forward": jax.jit(loss), "gradient": jax.jit(jax.grad(loss))}
-        steps[name] = np.asarray(jax.jit(count)(p))
-    grads = {}
-    for name, fs in fns.items():  # compile, and keep the gradients to compare
-        jax.block_until_ready(fs["forward"](p))
-        grads[name] = np.asarray(fs["gradient"](p))
+    for name, loss in integration_arms(field, y0).items():
+        fns[name] = {"forward": jax.jit(loss), "gradient": jax.jit(jax.grad(loss, has_aux=True))}
+    steps, grads = {}, {}
+    for name, fs in fns.items():  # compile; keep the step counts and the gradients to compare
+        out = fs["forward"](p)
+        steps[name] = np.asarray(out[1]) if isinstance(out, tuple) else None
+        grad = fs["gradient"](p)
+        grads[name] = np.asarray(grad[0] if isinstance(grad, tuple) else grad)
 
-    times = {name: {k: [] for k in fs} for name, fs in fns.items()}
-    for r in range(a.rounds):
-        for name in (list(fns) if r % 2 == 0 else list(fns)[::-1]):
-            for k, f in fns[name].items():
-                t = time.perf_counter()
-                jax.block_until_ready(f(p))
-                times[name][k].append(time.perf_counter() - t)
-    med = {name: {k: statistics.median(v) for k, v in d.items()} for name, d in times.items()}
+    arms = {name: {k: (lambda f=f: jax.block_until_ready(f(p))) for k, f in fs.items()} for name, fs in fns.items()}
+    med, _ = alternating_medians(arms, a.rounds)
 
     print(f"# bench_gradient: {B.MODEL_NAME} model, {B.MODEL.n_states} states, {p.shape[0]} parameters; "
           f"{a.rounds} alternating rounds, medians; jax {jax.__version__}, diffrax {dfx.__version__}")

@@ -21,9 +21,7 @@ difference between the two settings' losses, gradients and sweep outputs.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -35,6 +33,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench import bench_full as B  # noqa: E402
+from bench.timing import alternating_medians  # noqa: E402
 from solvers import simulate  # noqa: E402
 
 SETTINGS = {"reciprocals": True, "plain division": False}
@@ -74,16 +73,9 @@ def main() -> None:
     fns = {name: build(flag, target) for name, flag in SETTINGS.items()}
     first = {name: {k: np.asarray(f(inputs[k])) for k, f in fs.items()} for name, fs in fns.items()}  # compile
 
-    wall = {name: {k: [] for k in inputs} for name in SETTINGS}
-    cpu = {name: {k: [] for k in inputs} for name in SETTINGS}
-    for r in range(a.rounds):
-        order = list(SETTINGS) if r % 2 == 0 else list(SETTINGS)[::-1]
-        for name in order:
-            for k, f in fns[name].items():
-                t, c = time.perf_counter(), time.process_time()
-                jax.block_until_ready(f(inputs[k]))
-                wall[name][k].append(time.perf_counter() - t)
-                cpu[name][k].append(time.process_time() - c)
+    arms = {name: {k: (lambda f=f, x=inputs[k]: jax.block_until_ready(f(x))) for k, f in fs.items()}
+            for name, fs in fns.items()}
+    wall, cpu = alternating_medians(arms, a.rounds)
 
     print(f"# {B.MODEL.name}: {a.rounds} alternating rounds, sweep of {a.batch}; {jax.devices()[0].device_kind}, "
           f"jax {jax.__version__}")
@@ -92,11 +84,10 @@ def main() -> None:
     for k in inputs:
         per = a.batch if k == "sweep" else 1
         for label, d in (("wall", wall), ("CPU", cpu)):
-            r_, p_ = (statistics.median(d[name][k]) / per * 1e3 for name in SETTINGS)
+            r_, p_ = (d[name][k] / per * 1e3 for name in SETTINGS)
             unit = " per member" if per > 1 else ""
             print(f"| {k}{unit}, {label} | {r_:.3g} | {p_:.3g} | {r_ / p_:.3f} |")
-    gr = {name: statistics.median(wall[name]["gradient"]) / statistics.median(wall[name]["forward"])
-          for name in SETTINGS}
+    gr = {name: wall[name]["gradient"] / wall[name]["forward"] for name in SETTINGS}
     print(f"| gradient / forward | {gr['reciprocals']:.3g} | {gr['plain division']:.3g} | |")
     for k in inputs:
         x, y = first["reciprocals"][k], first["plain division"][k]
