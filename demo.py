@@ -23,10 +23,10 @@ import numpy as np  # noqa: E402
 
 import dataclasses  # noqa: E402
 
-from models import ayati2010, cascade  # noqa: E402
-from models.bone import bone_metastasis  # noqa: E402
-from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W  # noqa: E402
-from solvers import from_schedule, scale, simulate  # noqa: E402
+from seedsoil.models import ayati2010, cascade  # noqa: E402
+from seedsoil.models.bone import bone_metastasis  # noqa: E402
+from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W  # noqa: E402
+from seedsoil.solvers import from_schedule, scale, simulate  # noqa: E402
 
 
 def bone_row(axes, days: float) -> dict:

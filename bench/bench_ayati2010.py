@@ -90,8 +90,8 @@ import roadrunner  # noqa: E402
 import scipy  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
-from models import ayati2010  # noqa: E402  (switches JAX to float64)
-from solvers import simulate, trace_count  # noqa: E402
+from seedsoil.models import ayati2010  # noqa: E402  (switches JAX to float64)
+from seedsoil.solvers import simulate, trace_count  # noqa: E402
 from bench.timing import median_time, scale_rel_err  # noqa: E402
 from tests.reference.equations import AYATI, AYATI_Y0, ayati_antimony, ayati_rhs  # noqa: E402
 

@@ -70,12 +70,12 @@ import numpy as np  # noqa: E402
 
 from bench.timing import median_time, scale_rel_err  # noqa: E402
 from tests.reference.scipy_piecewise import solve_piecewise  # noqa: E402
-from models import compose  # noqa: E402
-from models.bone import HUMAN_BONE, bone_metastasis, vicious_cycle  # noqa: E402
-from models.compose import Link  # noqa: E402
-from models.drugs import denosumab, zoledronic_acid  # noqa: E402
-from models.drugs import XGEVA_Q4W  # noqa: E402
-from solvers import from_schedule, simulate, sweep  # noqa: E402
+from seedsoil.models import compose  # noqa: E402
+from seedsoil.models.bone import HUMAN_BONE, bone_metastasis, vicious_cycle  # noqa: E402
+from seedsoil.models import Link  # noqa: E402
+from seedsoil.models.drugs import denosumab, zoledronic_acid  # noqa: E402
+from seedsoil.models.drugs import XGEVA_Q4W  # noqa: E402
+from seedsoil.solvers import from_schedule, simulate, sweep  # noqa: E402
 
 YEARS = 5
 T_END = YEARS * 365.0
@@ -240,7 +240,7 @@ import numpy as np
 sys.path.insert(0, ".")
 t = time.perf_counter()
 from bench.bench_full import MODEL, REGIMEN, TIMES, T_END, PERTURBED, RTOL, ATOL, perturbed_values, outputs
-from solvers.sbml import export, roadrunner_load, roadrunner_simulate
+from seedsoil.solvers.sbml import export, roadrunner_load, roadrunner_simulate
 sbml = export(MODEL, regimen=REGIMEN)
 t_export = time.perf_counter() - t
 print(json.dumps(dict(stage="exported", export_s=t_export, kb=len(sbml) / 1e3)), flush=True)
@@ -386,7 +386,7 @@ def main() -> None:
         t = time.perf_counter()
         import dataclasses, numpy as np, jax
         from bench.bench_full import MODEL, REGIMEN, TIMES
-        from solvers import simulate, trace_count
+        from seedsoil.solvers import simulate, trace_count
         t_import = time.perf_counter() - t
         t = time.perf_counter()
         jax.block_until_ready(simulate(MODEL, TIMES, regimen=REGIMEN))
@@ -407,7 +407,7 @@ def main() -> None:
         code = f"""
             import json, resource, tempfile, numpy as np
             from bench.bench_full import MODEL as m
-            from solvers import sweep
+            from seedsoil.solvers import sweep
             v = np.repeat(np.asarray(m.params.values)[None], {n}, 0)
             with tempfile.TemporaryDirectory() as d:
                 r = sweep(m, np.linspace(0.0, {a.memory_days}, 5), v, keep=("bone.bone_volume",), chunk_size=1000,

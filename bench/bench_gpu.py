@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 
 from bench import bench_full as bf  # noqa: E402
 from bench.timing import median_time, scale_rel_err  # noqa: E402
-from solvers import sweep  # noqa: E402
+from seedsoil.solvers import sweep  # noqa: E402
 
 _T0 = time.perf_counter()
 CPU_ENV = {"JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "3"}

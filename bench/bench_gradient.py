@@ -49,7 +49,7 @@ import numpy as np  # noqa: E402
 
 from bench import bench_full as B  # noqa: E402
 from bench.timing import alternating_medians  # noqa: E402
-from solvers.reciprocal import reciprocal_divisions  # noqa: E402
+from seedsoil.solvers.reciprocal import reciprocal_divisions  # noqa: E402
 
 SEGMENTS, DAYS, STEPS = 66, 28.0, 12
 

@@ -34,7 +34,7 @@ import numpy as np  # noqa: E402
 
 from bench import bench_full as B  # noqa: E402
 from bench.timing import alternating_medians  # noqa: E402
-from solvers import simulate  # noqa: E402
+from seedsoil.solvers import simulate  # noqa: E402
 
 SETTINGS = {"reciprocals": True, "plain division": False}
 

@@ -1,21 +1,25 @@
 """seedsoil models: what is simulated (states, parameters, right-hand sides, observables).
 
-Importing this package switches JAX to float64 (biology spans many orders of magnitude).
+Definitions only: no model imports a solver. Families:
+
+* :mod:`seedsoil.models.reference`: published models reproduced exactly (Komarova 2003,
+  Lemaire 2004, Ayati 2010);
+* :mod:`seedsoil.models.metastasis`: the metastatic cascade (:func:`cascade`) and Iwata 2000;
+* :mod:`seedsoil.models.bone`: the bone vicious cycle and the full bone-metastasis model;
+* :mod:`seedsoil.models.drugs`: denosumab, zoledronic acid, OPG-Fc and label schedules.
 """
 
-import jax
-
-jax.config.update("jax_enable_x64", True)
-
-from .base import Input, Model, Observable, Param, Params, State, View  # noqa: E402
-from .bone import vicious_cycle  # noqa: E402
-from .cascade import cascade, iwata2000  # noqa: E402
-from .compose import Link, compose  # noqa: E402
-from .drugs import denosumab, opg_fc, zoledronic_acid  # noqa: E402
-from .reference import ayati2010, komarova2003, lemaire2004  # noqa: E402
+from . import base, bone, drugs, metastasis, reference
+from ._compose import Composite, Link, compose
+from .base import Input, Model, Observable, Param, Params, State, View
+from .bone import HUMAN_BONE, ViciousCycle, bone_metastasis, vicious_cycle
+from .drugs import denosumab, opg_fc, zoledronic_acid
+from .metastasis import Cascade, cascade, iwata2000
+from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
-    "Input", "Link", "Model", "Observable", "Param", "Params", "State", "View",
-    "ayati2010", "cascade", "compose", "denosumab", "iwata2000", "komarova2003", "lemaire2004", "opg_fc", "vicious_cycle",
+    "Cascade", "Composite", "HUMAN_BONE", "Input", "Link", "Model", "Observable", "Param", "Params", "State",
+    "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose", "denosumab",
+    "drugs", "iwata2000", "komarova2003", "lemaire2004", "metastasis", "opg_fc", "reference", "vicious_cycle",
     "zoledronic_acid",
 ]

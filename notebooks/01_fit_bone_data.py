@@ -39,10 +39,10 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from models import Link, Param, compose, opg_fc, vicious_cycle
-from models.drugs import OPG_FC_TIW
-from solvers import Condition, FitProblem, fit, from_schedule, infusion, load_dataset, profile
-from solvers.fit import identity, log10
+from seedsoil.models import Link, Param, compose, opg_fc, vicious_cycle
+from seedsoil.models.drugs import OPG_FC_TIW
+from seedsoil.solvers import Condition, FitProblem, fit, from_schedule, infusion, load_dataset, profile
+from seedsoil.solvers import identity, log10
 
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 N_STARTS = 2 if SMALL else 8

@@ -31,8 +31,8 @@ import os
 import matplotlib.pyplot as plt
 import numpy as np
 
-from models.bone import bone_metastasis
-from solvers import morris, sobol
+from seedsoil.models.bone import bone_metastasis
+from seedsoil.solvers import morris, sobol
 
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 DAYS = 365.0 if SMALL else 5 * 365.0

@@ -37,9 +37,9 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from models.bone import bone_metastasis
-from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
-from solvers import from_schedule, scale, simulate
+from seedsoil.models.bone import bone_metastasis
+from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
+from seedsoil.solvers import from_schedule, scale, simulate
 
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 DAYS = 365.0 if SMALL else 5 * 365.0

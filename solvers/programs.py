@@ -41,6 +41,7 @@ import hashlib
 import importlib.metadata
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -49,14 +50,14 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from models.base import Model, View
+from ..models.base import Model, View
 
 __all__ = ["cached_call", "model_fingerprint", "program_dir"]
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 _FINGERPRINTS: dict = {}
 _SOURCES: list[str] = []
-_PACKAGE = Model.__module__.split(".")[0]  # "models": the package whose sources key a kept fingerprint
+_PACKAGE = Model.__module__.rpartition(".")[0]  # "seedsoil.models": the package whose sources key a kept fingerprint
 _PROGRAMS: dict[str, Callable] = {}
 
 
@@ -95,7 +96,7 @@ def _describe(obj, out: list[str], static: bool = False) -> bool:
         out.append(")")
     elif dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         cls = type(obj)
-        if cls.__module__.split(".")[0] != _PACKAGE:  # code outside models/: not covered by its hash
+        if not cls.__module__.startswith(_PACKAGE + "."):  # code outside models/: not covered by its hash
             return False
         out.append(f"{cls.__module__}.{cls.__qualname__}(")
         for f in dataclasses.fields(obj):
@@ -116,7 +117,7 @@ def _source_key(model: Model) -> str | None:
         return None
     if not _SOURCES:
         h = hashlib.sha256()
-        root = Path(__file__).resolve().parents[1] / _PACKAGE
+        root = Path(sys.modules[_PACKAGE].__file__).resolve().parent
         for path in sorted(root.rglob("*.py")):
             h.update(str(path.relative_to(root)).encode())
             h.update(path.read_bytes())
@@ -208,7 +209,7 @@ def _environment() -> str:
             versions.append(f"{dist}=?")
     here = Path(__file__).resolve().parent
     src = hashlib.sha256()
-    for name in ("simulate.py", "reciprocal.py", "regimen.py", "programs.py"):
+    for name in ("_simulate.py", "reciprocal.py", "regimen.py", "programs.py"):
         src.update((here / name).read_bytes())
     return ";".join(versions + [jax.default_backend(), src.hexdigest()])
 

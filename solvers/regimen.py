@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from models.base import is_concrete
+from ..models.base import is_concrete
 
 __all__ = ["Regimen", "bolus", "scale", "infusion", "every", "from_schedule"]
 

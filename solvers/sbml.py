@@ -98,10 +98,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.base import Model, View
+from ..models.base import Model, View
 
 from .regimen import Regimen
-from .simulate import _resolve_params, _resolve_regimen, _resolve_y0
+from ._simulate import _resolve_params, _resolve_regimen, _resolve_y0
 
 __all__ = ["export", "roadrunner_load", "roadrunner_simulate", "sbml_errors"]
 

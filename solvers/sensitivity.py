@@ -61,14 +61,14 @@ import numpy as np
 import xarray as xr
 from jaxtyping import Array, ArrayLike, Float
 
-from models.base import Model, Params
+from ..models.base import Model, Params
 
 from .regimen import Regimen
-from .simulate import STATUS, SolveError, SolverOptions, _check_times, simulate
-from .simulate import _resolve_params as _sim_params
-from .simulate import _resolve_regimen as _sim_regimen
-from .simulate import _resolve_y0 as _sim_y0
-from .sweep import SweepResult, sweep
+from ._simulate import STATUS, SolveError, SolverOptions, _check_times, simulate
+from ._simulate import _resolve_params as _sim_params
+from ._simulate import _resolve_regimen as _sim_regimen
+from ._simulate import _resolve_y0 as _sim_y0
+from ._sweep import SweepResult, sweep
 
 __all__ = ["LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol"]
 

@@ -4,8 +4,8 @@ periodic tumour-free orbit."""
 import numpy as np
 import pytest
 
-from models import ayati2010
-from solvers import simulate
+from seedsoil.models import ayati2010
+from seedsoil.solvers import simulate
 
 # Osteoclasts fall to ~1e-5 cells between bursts and the timing of the next burst
 # depends on log(C) at the trough, so the absolute tolerance must sit far below that

@@ -6,9 +6,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models.bone import bone_metastasis
-from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
-from solvers import from_schedule, simulate
+from seedsoil.models.bone import bone_metastasis
+from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
+from seedsoil.solvers import from_schedule, simulate
 
 MODEL = bone_metastasis("breast")
 YEARS5 = np.linspace(0.0, 5 * 365.0, 61)

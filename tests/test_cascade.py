@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from scipy.integrate import trapezoid
 
-from models import cascade
-from models.cascade import PRESETS, size_structured
-from solvers import infusion, scale, simulate
+from seedsoil.models import cascade
+from seedsoil.models.metastasis import PRESETS, size_structured
+from seedsoil.solvers import infusion, scale, simulate
 
 FIVE_YEARS = np.linspace(0.0, 5 * 365.0, 74)
 BREAST = cascade("breast")
@@ -106,10 +106,10 @@ def test_pde_mass_equals_convolution_of_founding_with_gompertz_growth():
 
 
 def test_metastases_on_the_unit_grid_equal_the_scheme_on_each_organs_edges():
-    """models/cascade/metastases.py evaluates each organ on the unit grid stretched by ln K_o
+    """models/metastasis/metastases.py evaluates each organ on the unit grid stretched by ln K_o
     (constant geometry, cheap reverse pass). The finite-volume scheme and the integrals of
     size_structured.py on the organs' own log-size edges must give the same numbers."""
-    from models.cascade import metastases
+    from seedsoil.models.metastasis import metastases
 
     p = BREAST.params.replace(K_met=(1e8, 3e9, 1e10, 5e11, 1e13))  # a different plateau per organ
     view = p.view()

@@ -7,10 +7,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import Link, compose, denosumab, lemaire2004, vicious_cycle
-from models.base import Model, Observable, Param, Params, State
-from models.drugs import XGEVA_Q4W
-from solvers import bolus, from_schedule, infusion, simulate
+from seedsoil.models import Link, compose, denosumab, lemaire2004, vicious_cycle
+from seedsoil.models.base import Model, Observable, Param, Params, State
+from seedsoil.models.drugs import XGEVA_Q4W
+from seedsoil.solvers import bolus, from_schedule, infusion, simulate
 
 TIMES = np.linspace(0.0, 140.0, 71)
 COMPOSED_XGEVA = dataclasses.replace(XGEVA_Q4W, state="pk.depot")  # the depot of the part named "pk"
@@ -74,8 +74,8 @@ def test_prolia_suppresses_ctx_like_the_label():
     """Prolia 60 mg in human bone (models.bone.HUMAN_BONE): CTX ~85% lower by day 3 (the
     calibration target of k_RL) and the deepest fall within about a month (not fitted);
     Prolia US label, section 12.2."""
-    from models.bone import HUMAN_BONE
-    from models.drugs import PROLIA_Q6M
+    from seedsoil.models.bone import HUMAN_BONE
+    from seedsoil.models.drugs import PROLIA_Q6M
 
     model = compose({"pk": denosumab(), "bone": vicious_cycle(0.0).with_params(**HUMAN_BONE)},
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
@@ -93,8 +93,8 @@ def test_prolia_suppresses_ctx_like_the_label():
     "drug falls below R0; the label's 25.4-day half-life would leave ~0.07 ug/mL), and the vicious "
     "cycle's osteoclasts return within days of RANKL (no slow precursor recovery). Reported, not tuned."))
 def test_prolia_ctx_still_suppressed_at_month_6():
-    from models.bone import HUMAN_BONE
-    from models.drugs import PROLIA_Q6M
+    from seedsoil.models.bone import HUMAN_BONE
+    from seedsoil.models.drugs import PROLIA_Q6M
 
     model = compose({"pk": denosumab(), "bone": vicious_cycle(0.0).with_params(**HUMAN_BONE)},
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])

@@ -14,9 +14,9 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
-from models.drugs import denosumab
-from models.drugs.denosumab import XGEVA_TROUGH
-from solvers import bolus, every, simulate
+from seedsoil.models.drugs import denosumab
+from seedsoil.models.drugs._denosumab import XGEVA_TROUGH
+from seedsoil.solvers import bolus, every, simulate
 
 from .conftest import TIGHT
 

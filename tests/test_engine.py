@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from models.base import Input, Model, Param, Params, State
-from solvers import Regimen, bolus, every, infusion, scale, simulate, trace_count
+from seedsoil.models.base import Input, Model, Param, Params, State
+from seedsoil.solvers import Regimen, bolus, every, infusion, scale, simulate, trace_count
 
 from .conftest import TIGHT
 

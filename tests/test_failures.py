@@ -4,8 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.base import Model, Param, Params, State
-from solvers import SolveError, simulate
+from seedsoil.models.base import Model, Param, Params, State
+from seedsoil.solvers import SolveError, simulate
 
 
 class BlowUp(Model):

@@ -11,10 +11,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.base import Input, Model, Param, Params, State
-from solvers import infusion, simulate
-from solvers.data import Dataset, load_dataset
-from solvers.fit import (CHI2_95, Condition, FitProblem, Observation, fit, identity, log10, profile, relative,
+from seedsoil.models.base import Input, Model, Param, Params, State
+from seedsoil.solvers import infusion, simulate
+from seedsoil.solvers.data import Dataset, load_dataset
+from seedsoil.solvers._fit import (CHI2_95, Condition, FitProblem, Observation, fit, identity, log10, profile, relative,
                          sample_posterior)
 
 DATA = Path(__file__).parents[1] / "data"
@@ -121,7 +121,7 @@ def logistic() -> Logistic:
         Param("kd", 0.2, "1/day", "test", bounds=(0.0, 3.0)),
         Param("free_kd", 0.2, "1/day", "test"),  # default bounds (0, inf)
     )
-    from models.base import Observable
+    from seedsoil.models.base import Observable
 
     return Logistic(name="logistic", states=(State("x", "cells"),), params=Params.from_specs(specs),
                     y0=jnp.array([1.0]), inputs=(Input("drug", "1"),),

@@ -3,9 +3,9 @@
 import jax.numpy as jnp
 import numpy as np
 
-from models import komarova2003
-from models.base import View
-from solvers import simulate
+from seedsoil.models import komarova2003
+from seedsoil.models.base import View
+from seedsoil.solvers import simulate
 
 from .conftest import TIGHT
 from .reference.equations import KOMAROVA, komarova_rhs, komarova_steady_state

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from models import lemaire2004
-from models.base import View
-from solvers import infusion, simulate
+from seedsoil.models import lemaire2004
+from seedsoil.models.base import View
+from seedsoil.solvers import infusion, simulate
 
 from .conftest import TIGHT
 from .reference.equations import LEMAIRE_STEADY, lemaire_rhs

@@ -8,9 +8,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from models import Link, compose, opg_fc, vicious_cycle
-from models.drugs import OPG_FC_TIW
-from solvers import bolus, from_schedule, simulate
+from seedsoil.models import Link, compose, opg_fc, vicious_cycle
+from seedsoil.models.drugs import OPG_FC_TIW
+from seedsoil.solvers import bolus, from_schedule, simulate
 
 from .conftest import TIGHT
 

@@ -5,9 +5,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import (ayati2010, cascade, denosumab, iwata2000, komarova2003, lemaire2004, vicious_cycle,
+from seedsoil.models import (ayati2010, cascade, denosumab, iwata2000, komarova2003, lemaire2004, vicious_cycle,
                     zoledronic_acid)
-from models.bone import bone_metastasis
+from seedsoil.models.bone import bone_metastasis
 
 
 @pytest.mark.parametrize("factory", [komarova2003, lemaire2004, ayati2010, iwata2000, cascade, vicious_cycle,

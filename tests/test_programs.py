@@ -16,19 +16,19 @@ from pathlib import Path
 import jax
 import numpy as np
 
-import solvers.programs as programs
-from models.drugs import denosumab
-from models.reference import komarova2003, lemaire2004
-from solvers import bolus, simulate
+import seedsoil.solvers.programs as programs
+from seedsoil.models.drugs import denosumab
+from seedsoil.models.reference import komarova2003, lemaire2004
+from seedsoil.solvers import bolus, simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 
 SESSION = textwrap.dedent("""
     import json, os, sys
     import jax, numpy as np
-    from models.reference import komarova2003
-    from solvers import bolus, simulate, trace_count
-    import solvers.programs as programs
+    from seedsoil.models.reference import komarova2003
+    from seedsoil.solvers import bolus, simulate, trace_count
+    import seedsoil.solvers.programs as programs
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)  # keep even fast compiles
     fingerprinted, traced_fingerprint = [], programs._traced_fingerprint
     programs._traced_fingerprint = lambda m: fingerprinted.append(1) or traced_fingerprint(m)
@@ -96,9 +96,9 @@ def test_without_a_cache_calls_are_still_compiled_once():
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
     script = textwrap.dedent("""
         import numpy as np
-        from models.reference import komarova2003
-        from solvers import simulate, trace_count
-        from solvers.programs import program_dir
+        from seedsoil.models.reference import komarova2003
+        from seedsoil.solvers import simulate, trace_count
+        from seedsoil.solvers.programs import program_dir
         assert program_dir() is None
         for k1 in (0.2, 0.25, 0.3):
             simulate(komarova2003(), np.linspace(0.0, 30.0, 7), params={"k1": k1})

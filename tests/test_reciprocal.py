@@ -10,10 +10,10 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import ayati2010, denosumab, komarova2003, lemaire2004, zoledronic_acid
-from models.bone import bone_metastasis
-from models.cascade import cascade
-from solvers.reciprocal import recip, reciprocal_divisions
+from seedsoil.models import ayati2010, denosumab, komarova2003, lemaire2004, zoledronic_acid
+from seedsoil.models.bone import bone_metastasis
+from seedsoil.models.metastasis import cascade
+from seedsoil.solvers.reciprocal import recip, reciprocal_divisions
 
 MODELS = {
     "komarova2003": komarova2003,
@@ -119,7 +119,7 @@ def test_nested_jit_vmap_negative_powers_and_integer_division():
 def test_simulate_option_switches_the_rewrite_and_checks_its_value():
     """``reciprocals=False`` solves with the model's plain divisions: the same trajectory to
     well inside the solver's tolerance (both at rtol 1e-10), though not bit for bit."""
-    from solvers import simulate
+    from seedsoil.solvers import simulate
 
     model = lemaire2004()
     times = np.linspace(0.0, 60.0, 7)

@@ -15,12 +15,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import Link, ayati2010, compose, denosumab, komarova2003, lemaire2004, vicious_cycle, zoledronic_acid
-from models.base import Model, Param, Params, State
-from models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
-from solvers import bolus, from_schedule, infusion, scale, simulate
+from seedsoil.models import Link, ayati2010, compose, denosumab, komarova2003, lemaire2004, vicious_cycle, zoledronic_acid
+from seedsoil.models.base import Model, Param, Params, State
+from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
+from seedsoil.solvers import bolus, from_schedule, infusion, scale, simulate
 
-sbml = pytest.importorskip("solvers.sbml")
+from seedsoil.solvers import sbml  # noqa: E402
 pytest.importorskip("libsbml")
 pytest.importorskip("roadrunner")
 
@@ -126,7 +126,7 @@ def test_sbml_content_names_units_and_events():
 
 def test_array_parameters_get_labelled_ids(tmp_path):
     """Array parameters and states flatten to one SBML element each (labels as names)."""
-    from models import cascade
+    from seedsoil.models import cascade
 
     model = cascade("breast", n_bins=4)
     path = tmp_path / "cascade.xml"
@@ -148,7 +148,7 @@ def test_cascade_in_libroadrunner():
     ``roadrunner_load``).
     Tolerances as tight as both solvers allow: the size densities span many orders of
     magnitude across bins, and the comparison floor is per element."""
-    from models import cascade
+    from seedsoil.models import cascade
 
     model = cascade("breast", n_bins=8)
     text = sbml.export(model)

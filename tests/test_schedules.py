@@ -5,7 +5,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from models.drugs import (
+from seedsoil.models.drugs import (
     PROLIA_Q6M,
     XGEVA_Q4W,
     XGEVA_Q4W_LOADING,
@@ -14,7 +14,7 @@ from models.drugs import (
     denosumab,
     zoledronic_acid,
 )
-from solvers import from_schedule, simulate, trace_count
+from seedsoil.solvers import from_schedule, simulate, trace_count
 
 DENOSUMAB = denosumab()
 DRUG_STATES = ("depot", "central", "peripheral", "cleared", "internalized", "sc_loss")

@@ -8,11 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import komarova2003
-from models.base import Model, Observable, Param, Params, State
-from solvers import simulate
-from solvers import sensitivity as sens
-from solvers.sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol
+from seedsoil.models import komarova2003
+from seedsoil.models.base import Model, Observable, Param, Params, State
+from seedsoil.solvers import simulate
+from seedsoil.solvers import sensitivity as sens
+from seedsoil.solvers.sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol
 
 from .conftest import TIGHT
 from .test_failures import MODEL as BLOW_UP

@@ -19,8 +19,8 @@ import numpy as np
 import pytest
 from scipy.integrate import quad
 
-from models.base import View
-from models.cascade import (
+from seedsoil.models.base import View
+from seedsoil.models.metastasis import (
     count_above,
     integrate_density,
     iwata2000,
@@ -28,7 +28,7 @@ from models.cascade import (
     total_number,
     transport_rhs,
 )
-from solvers import scale, simulate
+from seedsoil.solvers import scale, simulate
 
 # Iwata et al. 2000 (J Theor Biol 203:177), typed again.
 A, B_CAP, M, ALPHA = 0.00286, 7.3e10, 5.3e-8, 0.663  # 1/day, cells, cells^-alpha/day, 1

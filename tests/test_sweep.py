@@ -4,8 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import komarova2003
-from solvers import simulate, sweep, trace_count
+from seedsoil.models import komarova2003
+from seedsoil.solvers import simulate, sweep, trace_count
 
 from .test_failures import MODEL as BLOW_UP
 from .test_failures import OPTS
@@ -79,9 +79,9 @@ from pathlib import Path  # noqa: E402
 import equinox as eqx  # noqa: E402
 import xarray as xr  # noqa: E402
 
-from models.base import Model, Observable, Param, Params, State  # noqa: E402
-from solvers import bolus  # noqa: E402
-from solvers.sweep import _output_dims, load_sweep  # noqa: E402
+from seedsoil.models.base import Model, Observable, Param, Params, State  # noqa: E402
+from seedsoil.solvers import bolus  # noqa: E402
+from seedsoil.solvers._sweep import _output_dims, load_sweep  # noqa: E402
 
 ORGANS = ("bone", "lung", "liver")
 
@@ -113,7 +113,7 @@ G = np.array([[0.1, 0.2, 0.3], [0.0, 0.5, 1.0], [0.3, 0.3, 0.3], [1.0, 0.0, 0.1]
 
 
 def test_per_organ_outputs_are_named_after_the_models_organ_axis():
-    from models import cascade
+    from seedsoil.models import cascade
 
     m = cascade()
     specs = {s.name: s for s in m.observable_specs + m.states}
@@ -189,8 +189,8 @@ SHARD_SCRIPT = textwrap.dedent("""
     import json, sys
     import numpy as np
     import jax
-    from models import komarova2003
-    from solvers import bolus, sweep, trace_count
+    from seedsoil.models import komarova2003
+    from seedsoil.solvers import bolus, sweep, trace_count
 
     assert jax.device_count() == 4, jax.devices()
     res = sweep(komarova2003(), np.linspace(0.0, 100.0, 11), {"k1": np.linspace(0.2, 0.3, 10)},
@@ -224,9 +224,9 @@ YNN_SCRIPT = textwrap.dedent("""
     if sys.argv[1] == "late":
         import jax.numpy as jnp
         jnp.zeros(1)  # JAX's CPU backend starts here, before solvers sets XLA_FLAGS
-    import solvers  # noqa: F401
+    import seedsoil.solvers  # noqa: F401
     import jax, jax.numpy as jnp
-    from models import cascade
+    from seedsoil.models import cascade
     m = cascade()
     p = m.params.values
     u = jnp.zeros(m.n_states + m.n_inputs).at[m.n_states:].add(m.input_vector(0.0, p))

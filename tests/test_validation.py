@@ -4,8 +4,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models import ayati2010, komarova2003, lemaire2004
-from solvers import bolus, infusion, scale, simulate
+from seedsoil.models import ayati2010, komarova2003, lemaire2004
+from seedsoil.solvers import bolus, infusion, scale, simulate
 
 KOM = komarova2003()
 T = np.linspace(0.0, 10.0, 6)

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from models.bone import vicious_cycle
-from solvers import infusion, simulate
+from seedsoil.models.bone import vicious_cycle
+from seedsoil.solvers import infusion, simulate
 
 from .reference.equations import LEMAIRE_STEADY
 

@@ -15,9 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from models.drugs import zoledronic_acid
-from models.drugs.zoledronic_acid import INFUSION_DAYS, calibrate
-from solvers import every, infusion, simulate
+from seedsoil.models.drugs import zoledronic_acid
+from seedsoil.models.drugs._zoledronic_acid import INFUSION_DAYS, calibrate
+from seedsoil.solvers import every, infusion, simulate
 
 from .conftest import TIGHT
 from .reference.scipy_piecewise import solve_piecewise
@@ -132,11 +132,10 @@ def test_gradient_through_an_undosed_stretch_is_finite_and_matches_fd():
     # keeps d/d(rate) the exact 0 it is while the compartment is empty (was NaN).
     import dataclasses
 
-    from models import compose
-    from models.bone import HUMAN_BONE, vicious_cycle
-    from models.compose import Link
-    from models.drugs import ZOLEDRONIC_ACID_Q4W
-    from solvers import from_schedule
+    from seedsoil.models import Link, compose
+    from seedsoil.models.bone import HUMAN_BONE, vicious_cycle
+    from seedsoil.models.drugs import ZOLEDRONIC_ACID_Q4W
+    from seedsoil.solvers import from_schedule
 
     model = compose({"bone": vicious_cycle().with_params(**HUMAN_BONE), "za": zoledronic_acid()},
                     [Link("za", "osteoclast_kill", "bone", "za_effect")], stiff=False)

@@ -12,8 +12,8 @@
   ...), turned into regimens by ``solvers.from_schedule``.
 """
 
-from .denosumab import Denosumab, denosumab
-from .opg_fc import OPGFc, opg_fc
+from ._denosumab import Denosumab, denosumab
+from ._opg_fc import OPGFc, opg_fc
 from .schedules import (
     OPG_FC_TIW,
     PROLIA_Q6M,
@@ -24,7 +24,7 @@ from .schedules import (
     ZOLEDRONIC_ACID_Q12W,
     Schedule,
 )
-from .zoledronic_acid import ZoledronicAcid, zoledronic_acid
+from ._zoledronic_acid import ZoledronicAcid, zoledronic_acid
 
 __all__ = [
     "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",

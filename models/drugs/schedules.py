@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .zoledronic_acid import INFUSION_DAYS
+from ._zoledronic_acid import INFUSION_DAYS
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
-from models.base import Model, Params, View, is_concrete
+from .._config import require_x64
+from ..models.base import Model, Params, View, is_concrete
 
 from . import programs
 from .reciprocal import reciprocal_divisions
@@ -486,6 +487,7 @@ def simulate(
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
+    require_x64()
     if solver is None:
         solver = "kvaerno5" if model.stiff else "tsit5"
     opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,

@@ -43,10 +43,10 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
-from models.base import Model
+from ..models.base import Model
 
 from .regimen import Regimen
-from .simulate import STATUS, _check_times, _resolve_regimen, simulate
+from ._simulate import STATUS, _check_times, _resolve_regimen, simulate
 
 __all__ = ["SweepResult", "sweep", "load_sweep"]
 

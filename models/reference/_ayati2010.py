@@ -40,7 +40,7 @@ from types import SimpleNamespace
 import jax.numpy as jnp
 
 from ..base import Input, Model, Observable, Param, Params, State, positive_part, x_log_ratio
-from .komarova2003 import steady_state as komarova_steady_state
+from ._komarova2003 import steady_state as komarova_steady_state
 
 SOURCE = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000402)"
 SOURCE_DRUG = "Ayati et al. 2010, Biology Direct 5:28 (BIOMD0000000403)"

@@ -69,11 +69,11 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from scipy import stats
 
-from models.base import Model, Param, Params
+from ..models.base import Model, Param, Params
 
 from .data import Dataset
 from .regimen import Regimen
-from .simulate import simulate
+from ._simulate import simulate
 
 __all__ = [
     "Observation", "identity", "relative", "log10", "Condition", "FitProblem", "FitResult", "StartsReport",

@@ -49,8 +49,8 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ..base import Input, Model, Observable, Param, Params, State, x_log_ratio
-from ..reference.lemaire2004 import PARAMS as LEMAIRE_PARAMS
-from ..reference.lemaire2004 import cell_derivatives, occupancies
+from ..reference._lemaire2004 import PARAMS as LEMAIRE_PARAMS
+from ..reference._lemaire2004 import cell_derivatives, occupancies
 
 SRC_JOHNSON = "calibrated to Johnson et al. 2011, Bone 48:1328 (micro-CT bone volume, MDA-MB-231 in tibia)"
 SRC_LEMAIRE = "Lemaire et al. 2004, J Theor Biol 229:293 (published steady state)"

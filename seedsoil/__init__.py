@@ -1,0 +1,38 @@
+"""seedsoil: mechanistic ODE/PDE models of cancer metastasis in JAX + diffrax.
+
+``seedsoil.models`` declares what is simulated; ``seedsoil.solvers`` says how (solves with
+exact dosing events, sweeps, sensitivities, fits, SBML export); ``seedsoil.plot`` draws the
+results. The names used every day are re-exported here::
+
+    import seedsoil as ss
+    sol = ss.simulate(ss.cascade(preset="breast"), days)
+
+Importing seedsoil sets float64, a persistent compilation cache and one XLA flag for the
+process; :mod:`seedsoil._config` says what each does and how to opt out of it.
+"""
+
+from . import _config
+
+_config.apply()
+
+from . import models, solvers  # noqa: E402
+from .models import (  # noqa: E402
+    HUMAN_BONE, Input, Link, Model, Observable, Param, Params, State, ayati2010, bone_metastasis, cascade, compose,
+    denosumab, iwata2000, komarova2003, lemaire2004, opg_fc, vicious_cycle, zoledronic_acid,
+)
+from .solvers import (  # noqa: E402
+    Condition, FitProblem, Observation, Regimen, SolveError, SolverOptions, bolus, every, export_sbml, fit,
+    from_schedule, identity, infusion, load_dataset, load_sweep, local_sensitivity, log10, morris, profile,
+    relative, sample_posterior, scale, simulate, sobol, sweep,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "HUMAN_BONE", "Condition", "FitProblem", "Input", "Link", "Model", "Observable", "Observation", "Param",
+    "Params", "Regimen", "SolveError", "SolverOptions", "State", "ayati2010", "bolus", "bone_metastasis",
+    "cascade", "compose", "denosumab", "every", "export_sbml", "fit", "from_schedule", "identity", "infusion",
+    "iwata2000", "komarova2003", "lemaire2004", "load_dataset", "load_sweep", "local_sensitivity", "log10",
+    "models", "morris", "opg_fc", "profile", "relative", "sample_posterior", "scale", "simulate", "sobol",
+    "solvers", "sweep", "vicious_cycle", "zoledronic_acid",
+]

@@ -1,0 +1,96 @@
+"""What importing seedsoil changes in the process, and how to opt out of each.
+
+seedsoil computes in float64 and keeps compiled solves across Python sessions. Importing any
+part of it (``import seedsoil``, ``from seedsoil.models import ...``) therefore makes three
+process-wide changes, each with one switch, an environment variable read at import:
+
+| change | why | opt out |
+|---|---|---|
+| ``jax_enable_x64`` set to ``True`` | populations, doses and size bins span 20 orders of magnitude; float32 loses them | ``SEEDSOIL_X64=off``: JAX's setting is left alone; call seedsoil inside ``with jax.enable_x64(True):`` (seedsoil raises a clear error if called without float64) |
+| JAX's persistent compilation cache set to ``$SEEDSOIL_CACHE_DIR`` (default ``~/.cache/seedsoil/jax``), unless the user already set one | a second session reuses compiled solves instead of compiling again | ``SEEDSOIL_CACHE_DIR=off`` |
+| ``--xla_cpu_experimental_ynn_fusion_type=`` appended to ``XLA_FLAGS`` (jaxlib 0.10 only, and only if the flag is not already there) | XLA CPU's experimental YNNPACK fusion slows vmapped sweeps about 2x (see the performance page) | ``SEEDSOIL_XLA_FLAGS=off``, or set the flag in ``XLA_FLAGS`` yourself |
+
+XLA reads ``XLA_FLAGS`` once, when JAX starts its CPU backend, so the last change applies only
+when seedsoil is imported before the process's first JAX computation; otherwise a warning says
+that it could not apply.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import jax
+
+__all__ = ["OFF", "apply", "require_x64"]
+
+#: The value that switches one of the changes off (case-insensitive).
+OFF = "off"
+
+#: The XLA flag set by :func:`_cpu_flags`, and the jaxlib series it was measured with.
+_YNN_FLAG, _YNN_JAXLIB = "xla_cpu_experimental_ynn_fusion_type", "0.10."
+
+
+def _off(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() == OFF
+
+
+def _x64() -> None:
+    if not _off("SEEDSOIL_X64"):
+        jax.config.update("jax_enable_x64", True)
+
+
+def _cpu_flags() -> None:
+    """Switch off XLA's experimental YNNPACK fusion on CPU (``--xla_cpu_experimental_ynn_fusion_type=``).
+
+    jaxlib 0.10 hands reductions of batched arrays to YNNPACK: under ``jax.vmap`` the cascade's
+    per-organ integrals over the size bins (and reductions in their VJP) become YNNPACK calls
+    that cost far more than the sums themselves (measured in ``bench/bench_full.py``; see the
+    performance page). A value already in ``XLA_FLAGS`` (any setting of this flag) is left as
+    the user set it. Other jaxlib series are left alone: an unknown flag aborts XLA.
+    """
+    import jaxlib
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if _off("SEEDSOIL_XLA_FLAGS") or _YNN_FLAG in flags or not jaxlib.__version__.startswith(_YNN_JAXLIB):
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --{_YNN_FLAG}=".strip()
+    try:
+        from jax._src.xla_bridge import backends_are_initialized
+    except ImportError:  # private API; without it, no warning
+        return
+    if backends_are_initialized():
+        warnings.warn(
+            f"seedsoil was imported after JAX started its backend, so XLA_FLAGS --{_YNN_FLAG}= does not apply "
+            "in this process (batched sweeps on CPU about 2x slower); import seedsoil before the first JAX "
+            "computation, set the flag in XLA_FLAGS yourself, or silence this with SEEDSOIL_XLA_FLAGS=off",
+            stacklevel=4,
+        )
+
+
+def _compilation_cache() -> None:
+    path = os.environ.get("SEEDSOIL_CACHE_DIR", os.path.join(os.path.expanduser("~"), ".cache", "seedsoil", "jax"))
+    if path.strip().lower() == OFF or jax.config.jax_compilation_cache_dir:
+        return
+    try:
+        os.makedirs(path, exist_ok=True)
+    except OSError:
+        return
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def apply() -> None:
+    """Make the three changes of the module docstring, each unless switched off."""
+    _x64()
+    _cpu_flags()
+    _compilation_cache()
+
+
+def require_x64() -> None:
+    """Raise a ``RuntimeError`` unless JAX computes in float64 (``jax_enable_x64``)."""
+    if not jax.config.jax_enable_x64:
+        raise RuntimeError(
+            "seedsoil computes in float64, but jax_enable_x64 is False (SEEDSOIL_X64=off keeps JAX's own "
+            "setting): call seedsoil inside `with jax.enable_x64(True):`, or drop SEEDSOIL_X64=off"
+        )
