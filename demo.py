@@ -18,10 +18,10 @@ import argparse
 import matplotlib
 
 matplotlib.use("Agg")
+import dataclasses  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-
-import dataclasses  # noqa: E402
 
 from seedsoil.models import ayati2010, cascade  # noqa: E402
 from seedsoil.models.bone import bone_metastasis  # noqa: E402

@@ -90,9 +90,9 @@ import roadrunner  # noqa: E402
 import scipy  # noqa: E402
 from scipy.integrate import solve_ivp  # noqa: E402
 
+from bench.timing import median_time, scale_rel_err  # noqa: E402
 from seedsoil.models import ayati2010  # noqa: E402  (switches JAX to float64)
 from seedsoil.solvers import simulate, trace_count  # noqa: E402
-from bench.timing import median_time, scale_rel_err  # noqa: E402
 from tests.reference.equations import AYATI, AYATI_Y0, ayati_antimony, ayati_rhs  # noqa: E402
 
 if not ARGS.cache:
@@ -234,7 +234,7 @@ def main() -> None:
     # scipy ------------------------------------------------------------------------------
     scipy_loop = {}
     for method in ("LSODA", "Radau", "BDF"):
-        t1, y1 = median_time(lambda: scipy_solve(method, AYATI), max(1, reps // 2))
+        t1, y1 = median_time(lambda method=method: scipy_solve(method, AYATI), max(1, reps // 2))
         t = time.perf_counter()
         scipy_loop[method] = np.stack([scipy_solve(method, reference_params(sets, i)) for i in range(n_scipy)])
         tl = (time.perf_counter() - t) / n_scipy

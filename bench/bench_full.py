@@ -69,13 +69,11 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from bench.timing import median_time, scale_rel_err  # noqa: E402
-from tests.reference.scipy_piecewise import solve_piecewise  # noqa: E402
-from seedsoil.models import compose  # noqa: E402
+from seedsoil.models import Link, compose
 from seedsoil.models.bone import HUMAN_BONE, bone_metastasis, vicious_cycle  # noqa: E402
-from seedsoil.models import Link  # noqa: E402
-from seedsoil.models.drugs import denosumab, zoledronic_acid  # noqa: E402
-from seedsoil.models.drugs import XGEVA_Q4W  # noqa: E402
+from seedsoil.models.drugs import XGEVA_Q4W, denosumab, zoledronic_acid
 from seedsoil.solvers import from_schedule, simulate, sweep  # noqa: E402
+from tests.reference.scipy_piecewise import solve_piecewise  # noqa: E402
 
 YEARS = 5
 T_END = YEARS * 365.0

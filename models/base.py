@@ -173,7 +173,7 @@ class Params(eqx.Module):
 
     # construction ---------------------------------------------------------------------
     @classmethod
-    def from_specs(cls, specs: Sequence[Param]) -> "Params":
+    def from_specs(cls, specs: Sequence[Param]) -> Params:
         """Build the default parameter set from declarations (validated)."""
         specs = tuple(specs)
         _layout(specs)  # raises on duplicate names
@@ -230,7 +230,7 @@ class Params(eqx.Module):
         return tuple(out)
 
     # modification ---------------------------------------------------------------------
-    def replace(self, **new: Any) -> "Params":
+    def replace(self, **new: Any) -> Params:
         """Return a copy with some values changed, e.g. ``p.replace(k1=0.1)``.
 
         A scalar parameter given a 1-D array of length B makes (or must match) a batch
@@ -257,7 +257,7 @@ class Params(eqx.Module):
             values = values.at[..., start:stop].set(val.reshape(batch + (stop - start,)))
         return Params(values=values, specs=self.specs).check()
 
-    def with_values(self, values: Float[Array, "*batch n"]) -> "Params":
+    def with_values(self, values: Float[Array, "*batch n"]) -> Params:
         """Return a copy with the whole flat vector (or a ``(batch, n)`` matrix) replaced."""
         values = jnp.asarray(values, dtype=jnp.float64)
         if values.ndim not in (1, 2) or values.shape[-1] != self.values.shape[-1]:
@@ -268,7 +268,7 @@ class Params(eqx.Module):
         return Params(values=values, specs=self.specs).check()
 
     # validation -----------------------------------------------------------------------
-    def check(self) -> "Params":
+    def check(self) -> Params:
         """Raise ``ValueError`` naming the first non-finite or out-of-bounds value.
 
         Skipped (returns ``self``) when the values are tracers inside a transformation.
@@ -431,11 +431,11 @@ class Model(eqx.Module):
         return {k: jnp.asarray(out[k]) for k in self.observable_names}
 
     # convenience -------------------------------------------------------------------------
-    def with_params(self, **new: Any) -> "Model":
+    def with_params(self, **new: Any) -> Model:
         """A copy of the model with some default parameter values changed."""
         return eqx.tree_at(lambda m: m.params, self, self.params.replace(**new))
 
-    def with_y0(self, **new: Any) -> "Model":
+    def with_y0(self, **new: Any) -> Model:
         """A copy of the model with some initial states changed, by name."""
         y0 = self.y0
         for name, val in new.items():

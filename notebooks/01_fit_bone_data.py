@@ -41,8 +41,7 @@ import numpy as np
 
 from seedsoil.models import Link, Param, compose, opg_fc, vicious_cycle
 from seedsoil.models.drugs import OPG_FC_TIW
-from seedsoil.solvers import Condition, FitProblem, fit, from_schedule, infusion, load_dataset, profile
-from seedsoil.solvers import identity, log10
+from seedsoil.solvers import Condition, FitProblem, fit, from_schedule, identity, infusion, load_dataset, log10, profile
 
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 N_STARTS = 2 if SMALL else 8

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from seedsoil.models.bone import bone_metastasis
-from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
+from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
 from seedsoil.solvers import from_schedule, scale, simulate
 
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"

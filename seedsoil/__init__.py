@@ -17,13 +17,52 @@ _config.apply()
 
 from . import models, solvers  # noqa: E402
 from .models import (  # noqa: E402
-    HUMAN_BONE, Input, Link, Model, Observable, Param, Params, State, ayati2010, bone_metastasis, cascade, compose,
-    denosumab, iwata2000, komarova2003, lemaire2004, opg_fc, vicious_cycle, zoledronic_acid,
+    HUMAN_BONE,
+    Input,
+    Link,
+    Model,
+    Observable,
+    Param,
+    Params,
+    State,
+    ayati2010,
+    bone_metastasis,
+    cascade,
+    compose,
+    denosumab,
+    iwata2000,
+    komarova2003,
+    lemaire2004,
+    opg_fc,
+    vicious_cycle,
+    zoledronic_acid,
 )
 from .solvers import (  # noqa: E402
-    Condition, FitProblem, Observation, Regimen, SolveError, SolverOptions, bolus, every, export_sbml, fit,
-    from_schedule, identity, infusion, load_dataset, load_sweep, local_sensitivity, log10, morris, profile,
-    relative, sample_posterior, scale, simulate, sobol, sweep,
+    Condition,
+    FitProblem,
+    Observation,
+    Regimen,
+    SolveError,
+    SolverOptions,
+    bolus,
+    every,
+    export_sbml,
+    fit,
+    from_schedule,
+    identity,
+    infusion,
+    load_dataset,
+    load_sweep,
+    local_sensitivity,
+    log10,
+    morris,
+    profile,
+    relative,
+    sample_posterior,
+    scale,
+    simulate,
+    sobol,
+    sweep,
 )
 
 __version__ = "0.1.0"
@@ -36,3 +75,12 @@ __all__ = [
     "models", "morris", "opg_fc", "profile", "relative", "sample_posterior", "scale", "simulate", "sobol",
     "solvers", "sweep", "vicious_cycle", "zoledronic_acid",
 ]
+
+
+def __getattr__(name: str):
+    # seedsoil.plot needs matplotlib, which costs import time: it loads on first use.
+    if name == "plot":
+        import importlib
+
+        return importlib.import_module(".plot", __name__)
+    raise AttributeError(f"module 'seedsoil' has no attribute {name!r}")

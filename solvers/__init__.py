@@ -9,8 +9,20 @@ Importing seedsoil sets float64, a persistent compilation cache and one XLA flag
 
 from . import data, programs, reciprocal, regimen, sbml, sensitivity
 from ._fit import (
-    CHI2_95, Condition, FitProblem, FitResult, Observation, Posterior, ProfileResult, StartsReport, fit, identity,
-    log10, profile, relative, sample_posterior,
+    CHI2_95,
+    Condition,
+    FitProblem,
+    FitResult,
+    Observation,
+    Posterior,
+    ProfileResult,
+    StartsReport,
+    fit,
+    identity,
+    log10,
+    profile,
+    relative,
+    sample_posterior,
 )
 from ._simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count
 from ._sweep import SweepResult, load_sweep, sweep

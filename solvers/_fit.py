@@ -67,13 +67,12 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
-from scipy import stats
+from scipy import special  # scipy.stats (slow to import) loads where it is used
 
 from ..models.base import Model, Param, Params
-
+from ._simulate import simulate
 from .data import Dataset
 from .regimen import Regimen
-from ._simulate import simulate
 
 __all__ = [
     "Observation", "identity", "relative", "log10", "Condition", "FitProblem", "FitResult", "StartsReport",
@@ -81,7 +80,7 @@ __all__ = [
 ]
 
 #: 95 % quantile of chi2 with one degree of freedom (profile-likelihood threshold).
-CHI2_95 = float(stats.chi2.ppf(0.95, 1))  # 3.841...
+CHI2_95 = float(special.ndtri(0.975) ** 2)  # 3.841...: the chi-square(1) 95 % quantile is z_0.975 squared
 
 _TRANSFORMS = ("identity", "relative", "log10")
 _NOISES = ("normal", "lognormal")
@@ -938,7 +937,7 @@ class FitResult:
             pm = p_model[0].replace(**dict(c.params)) if c.params else p_model[0]
             sol = simulate(prob.model, ts, params=pm, y0=dict(c.y0) or None, regimen=c.regimen,
                            solver=prob._sim[0], rtol=prob._sim[1], atol=prob._sim[2], max_steps=prob._sim[3], throw=False)
-            for k, o in obs:
+            for _, o in obs:
                 x = np.asarray(sol[o.output])
                 bt = c.t0 if o.baseline_time is None else o.baseline_time
                 base = x[int(np.searchsorted(ts, bt))]
@@ -987,6 +986,7 @@ def fit(
         the information matrix is singular (a non-identifiable parameter, named in a
         warning) the se is infinite and the interval unbounded; use :func:`profile`.
     """
+    from scipy import stats
     if method not in _METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {_METHODS}")
     if method == "lm" and problem._needs_sigma_free:
@@ -1115,6 +1115,7 @@ def profile(
     4 Wald standard errors (or the whole finite range when the Wald se is not finite),
     clipped to the parameter's range. With odd ``n_points`` the estimate is a grid point.
     """
+    from scipy import stats
     prob = result.problem
     if name not in prob.free:
         raise ValueError(f"{name!r} is not a free parameter of this fit; free: {list(prob.free)}")

@@ -40,7 +40,6 @@ from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._config import require_x64
 from ..models.base import Model, Params, View, is_concrete
-
 from . import programs
 from .reciprocal import reciprocal_divisions
 from .regimen import Regimen

@@ -44,9 +44,8 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
 from ..models.base import Model
-
-from .regimen import Regimen
 from ._simulate import STATUS, _check_times, _resolve_regimen, simulate
+from .regimen import Regimen
 
 __all__ = ["SweepResult", "sweep", "load_sweep"]
 

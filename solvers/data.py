@@ -200,7 +200,7 @@ class Dataset:
 
     # construction ---------------------------------------------------------------------
     @classmethod
-    def from_csv(cls, path: str | Path) -> "Dataset":
+    def from_csv(cls, path: str | Path) -> Dataset:
         """Read a tidy CSV file (see the module docs); ``ValueError`` names bad lines."""
         path = Path(path)
         with open(path, newline="") as f:
@@ -214,7 +214,7 @@ class Dataset:
         return cls._from_rows(rows, source=str(path), lines=[i + 2 for i in range(len(rows))])
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str = "<data>") -> "Dataset":
+    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str = "<data>") -> Dataset:
         """Build from mappings with the CSV column names (rows are numbered from 1)."""
         rows = [dict(r) for r in records]
         if rows:
@@ -224,7 +224,7 @@ class Dataset:
         return cls._from_rows(rows, source=source, lines=list(range(1, len(rows) + 1)))
 
     @classmethod
-    def _from_rows(cls, rows: list[dict], source: str, lines: list[int]) -> "Dataset":
+    def _from_rows(cls, rows: list[dict], source: str, lines: list[int]) -> Dataset:
         col = lambda key, default=None: [r.get(key, default) for r in rows]
         return cls(
             col("observable"), col("time"), col("average"), col("stderr"), col("expt_id"),
@@ -232,7 +232,7 @@ class Dataset:
             source=source, lines=lines,
         )
 
-    def _subset(self, keep: np.ndarray) -> "Dataset":
+    def _subset(self, keep: np.ndarray) -> Dataset:
         out = object.__new__(Dataset)
         out.source = self.source
         for key in ("observable", "group", "time", "value", "stderr", "units", "label", "lines"):
@@ -279,7 +279,7 @@ class Dataset:
             for i in range(len(self))
         ]
 
-    def select(self, groups: str | Sequence[str] | None = None, observables: str | Sequence[str] | None = None) -> "Dataset":
+    def select(self, groups: str | Sequence[str] | None = None, observables: str | Sequence[str] | None = None) -> Dataset:
         """Rows of the given group(s) and observable(s) (``None``: all); unknown names raise."""
         keep = np.ones(len(self), dtype=bool)
         for name, wanted, column, known in (("group", groups, self.group, self.groups),

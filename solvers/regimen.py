@@ -45,7 +45,7 @@ class Regimen(eqx.Module):
     infusion_target: tuple[str, ...] = eqx.field(static=True, default=())
 
     @classmethod
-    def empty(cls) -> "Regimen":
+    def empty(cls) -> Regimen:
         z = jnp.zeros((0,))
         return cls(z, z, z, z, z, z, (), ())
 
@@ -65,7 +65,7 @@ class Regimen(eqx.Module):
             raise ValueError(f"regimen arrays have inconsistent batch shapes {sorted(shapes)}")
         return shapes.pop() if shapes else ()
 
-    def __add__(self, other: "Regimen") -> "Regimen":
+    def __add__(self, other: Regimen) -> Regimen:
         if not isinstance(other, Regimen):
             return NotImplemented
         cat = lambda a, b: jnp.concatenate(_bcast_cat(a, b), axis=-1)
@@ -80,7 +80,7 @@ class Regimen(eqx.Module):
             self.infusion_target + other.infusion_target,
         )
 
-    def check(self) -> "Regimen":
+    def check(self) -> Regimen:
         """Raise ``ValueError`` naming the first bad time, amount, factor or rate.
 
         Checks (when the arrays hold numbers, not tracers): every array has one entry per
@@ -99,7 +99,7 @@ class Regimen(eqx.Module):
         ):
             if arr.ndim < 1 or arr.shape[-1] != n:
                 raise ValueError(f"regimen {label} has shape {arr.shape}; expected (..., {n}) for {n} targets")
-        self.batch_shape  # consistent batch axes
+        _ = self.batch_shape  # raises unless the batch axes are consistent
         if not is_concrete(self):
             return self
         t = np.asarray(self.event_time)

@@ -99,9 +99,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models.base import Model, View
-
-from .regimen import Regimen
 from ._simulate import _resolve_params, _resolve_regimen, _resolve_y0
+from .regimen import Regimen
 
 __all__ = ["export", "roadrunner_load", "roadrunner_simulate", "sbml_errors"]
 
@@ -1316,7 +1315,7 @@ def _export(libsbml, model, path, p, pv, yv, reg, event_state, infusion_slot, t0
         r = sm.createAssignmentRule()
         _ok(r.setVariable(sid), lbl)
         _ok(r.setMath(_math(em.formula(e, lbl), lbl)), lbl)
-    for rid, fid, start, stop, slot, rate, target in infusions:
+    for rid, fid, start, stop, _slot, rate, target in infusions:
         parameter(rid, f"infusion rate into {target}", rate, True, "", "infusion_rate",
                   [("interval", f"[{start}, {stop}) days")])
         parameter(fid, f"infusion into {target} on", 0.0, False, "1", "infusion_flag")
@@ -1357,7 +1356,7 @@ def _export(libsbml, model, path, p, pv, yv, reg, event_state, infusion_slot, t0
                 f = f"({f} + {_num(add_)})"
             assigns.append((x, f))
         event(f"dose{k_t}", _num(tk), assigns)
-    for rid, fid, start, stop, slot, rate, target in infusions:
+    for _rid, fid, start, stop, _slot, _rate, _target in infusions:
         event(f"{fid}_start", _num(start), [(fid, "1.0")])
         if math.isfinite(stop):
             event(f"{fid}_stop", _num(stop), [(fid, "0.0")])

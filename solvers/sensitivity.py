@@ -52,23 +52,24 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import xarray as xr
 from jaxtyping import Array, ArrayLike, Float
 
-from ..models.base import Model, Params
+if TYPE_CHECKING:  # xarray loads where it is used, not at import
+    import xarray as xr
 
-from .regimen import Regimen
+from ..models.base import Model, Params
 from ._simulate import STATUS, SolveError, SolverOptions, _check_times, simulate
 from ._simulate import _resolve_params as _sim_params
 from ._simulate import _resolve_regimen as _sim_regimen
 from ._simulate import _resolve_y0 as _sim_y0
 from ._sweep import SweepResult, sweep
+from .regimen import Regimen
 
 __all__ = ["LocalSensitivity", "SampleError", "local_sensitivity", "morris", "parameter_ranges", "sobol"]
 
@@ -250,7 +251,7 @@ class LocalSensitivity:
         return reg
 
     def jacobian(self, params: Params | Mapping[str, Any] | ArrayLike | None = None) -> tuple[
-            Float[Array, "t *shape"], Float[Array, "t *shape k"]]:
+            Float[Array, "t *shape"], Float[Array, "t *shape k"]]:  # noqa: F821 (jaxtyping dims)
         """Raw arrays ``(y, dy/dp)`` at ``params``: shapes ``(T, *shape)`` and
         ``(T, *shape, k)`` for ``k`` selected parameters; ``dy/dp`` in output unit per
         parameter unit. Raises :class:`~solvers.simulate.SolveError` if the solve fails."""
@@ -281,6 +282,7 @@ class LocalSensitivity:
             output is exactly 0 an elasticity is undefined: those entries are NaN and a
             ``RuntimeWarning`` says how many.
         """
+        import xarray as xr
         p = _resolve_params(self.model, params)
         y, J = self.jacobian(p)
         y, J = np.asarray(y), np.asarray(J)
@@ -389,6 +391,7 @@ def parameter_ranges(
             given (named, with the fix); empty, inverted or out-of-bounds ranges;
             log scale with a lower limit <= 0.
     """
+    import xarray as xr
     params = model.params
     index = _select(params, vary, model.name)
     flat = params.flat_names()
@@ -523,6 +526,7 @@ def _outputs(output) -> tuple[dict[str, Any], bool]:
 
 def _stack(tables: dict[str, xr.Dataset], several: bool) -> xr.Dataset:
     """One table, or several stacked along a new ``output`` dim (labels of the mapping)."""
+    import xarray as xr
     if not several:
         return tables["output"]
     ds = xr.concat(list(tables.values()), dim=xr.DataArray(list(tables), dims="output", name="output"),
@@ -532,6 +536,7 @@ def _stack(tables: dict[str, xr.Dataset], several: bool) -> xr.Dataset:
 
 
 def _table(box: xr.Dataset, data: dict[str, np.ndarray], attrs: dict) -> xr.Dataset:
+    import xarray as xr
     ds = xr.Dataset({k: ("parameter", np.asarray(v, dtype=float)) for k, v in data.items()},
                     coords={"parameter": box["parameter"].values, "lower": box["lower"], "upper": box["upper"],
                             "log_scale": box["log_scale"], "unit": box["unit"]})
@@ -706,6 +711,7 @@ def sobol(
     References: Saltelli 2002 (Comput Phys Commun 145:280); Saltelli et al. 2010 (Comput
     Phys Commun 181:259); SALib docs, ``SALib.sample.sobol``, ``SALib.analyze.sobol``.
     """
+    import xarray as xr
     from SALib.analyze import sobol as analyze
     from SALib.sample import sobol as sample
 

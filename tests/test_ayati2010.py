@@ -7,12 +7,13 @@ import pytest
 from seedsoil.models import ayati2010
 from seedsoil.solvers import simulate
 
+from .reference.equations import AYATI_DRUG, AYATI_DRUG_Y0, AYATI_Y0, ayati_antimony, ayati_rhs
+from .reference.scipy_piecewise import solve_piecewise
+
 # Osteoclasts fall to ~1e-5 cells between bursts and the timing of the next burst
 # depends on log(C) at the trough, so the absolute tolerance must sit far below that
 # trough (with atol 1e-12 the burst is already 2.6e-4 off in relative terms).
 TIGHT = dict(rtol=1e-12, atol=1e-16)
-from .reference.equations import AYATI_DRUG, AYATI_DRUG_Y0, AYATI_Y0, ayati_antimony, ayati_rhs
-from .reference.scipy_piecewise import solve_piecewise
 
 TIMES = np.linspace(0.0, 1200.0, 241)
 NAMES = ("C", "B", "z", "T")

@@ -160,7 +160,7 @@ def test_reverse_gradient_does_not_depend_on_the_checkpoint_count():
     t = jnp.array([0.0, 12.0])
     exact = -10.0 * 10.0 * np.exp(-2.0)
     for ck in (2, 32, None):
-        g = jax.grad(lambda k: simulate(MODEL, t, params={"k": k}, regimen=reg, checkpoints=ck, **TIGHT)["A"][-1])
+        g = jax.grad(lambda k, ck=ck: simulate(MODEL, t, params={"k": k}, regimen=reg, checkpoints=ck, **TIGHT)["A"][-1])
         np.testing.assert_allclose(g(0.2), exact, rtol=1e-6)
     with pytest.raises(ValueError, match="checkpoints must be None or a positive integer; got 0"):
         simulate(MODEL, t, checkpoints=0)

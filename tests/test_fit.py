@@ -13,9 +13,19 @@ import pytest
 
 from seedsoil.models.base import Input, Model, Param, Params, State
 from seedsoil.solvers import infusion, simulate
+from seedsoil.solvers._fit import (
+    CHI2_95,
+    Condition,
+    FitProblem,
+    Observation,
+    fit,
+    identity,
+    log10,
+    profile,
+    relative,
+    sample_posterior,
+)
 from seedsoil.solvers.data import Dataset, load_dataset
-from seedsoil.solvers._fit import (CHI2_95, Condition, FitProblem, Observation, fit, identity, log10, profile, relative,
-                         sample_posterior)
 
 DATA = Path(__file__).parents[1] / "data"
 CSV_FILES = sorted(DATA.glob("*.csv"))

@@ -1,7 +1,6 @@
 """The notebooks (jupytext percent scripts in notebooks/) execute end to end with small
 settings (``SEEDSOIL_NOTEBOOK_SMALL=1``) and draw their figures."""
 
-import os
 from pathlib import Path
 
 import jupytext

@@ -5,8 +5,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from seedsoil.models import (ayati2010, cascade, denosumab, iwata2000, komarova2003, lemaire2004, vicious_cycle,
-                    zoledronic_acid)
+from seedsoil.models import (
+    ayati2010,
+    cascade,
+    denosumab,
+    iwata2000,
+    komarova2003,
+    lemaire2004,
+    vicious_cycle,
+    zoledronic_acid,
+)
 from seedsoil.models.bone import bone_metastasis
 
 

@@ -15,12 +15,27 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from seedsoil.models import Link, ayati2010, compose, denosumab, komarova2003, lemaire2004, vicious_cycle, zoledronic_acid
+from seedsoil.models import (
+    Link,
+    ayati2010,
+    compose,
+    denosumab,
+    komarova2003,
+    lemaire2004,
+    vicious_cycle,
+    zoledronic_acid,
+)
 from seedsoil.models.base import Model, Param, Params, State
 from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
-from seedsoil.solvers import bolus, from_schedule, infusion, scale, simulate
+from seedsoil.solvers import (
+    bolus,
+    from_schedule,
+    infusion,
+    sbml,  # noqa: E402
+    scale,
+    simulate,
+)
 
-from seedsoil.solvers import sbml  # noqa: E402
 pytest.importorskip("libsbml")
 pytest.importorskip("roadrunner")
 

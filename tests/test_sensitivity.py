@@ -10,9 +10,16 @@ import pytest
 
 from seedsoil.models import komarova2003
 from seedsoil.models.base import Model, Observable, Param, Params, State
-from seedsoil.solvers import simulate
 from seedsoil.solvers import sensitivity as sens
-from seedsoil.solvers.sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol
+from seedsoil.solvers import simulate
+from seedsoil.solvers.sensitivity import (
+    LocalSensitivity,
+    SampleError,
+    local_sensitivity,
+    morris,
+    parameter_ranges,
+    sobol,
+)
 
 from .conftest import TIGHT
 from .test_failures import MODEL as BLOW_UP

@@ -32,11 +32,10 @@ seconds, so the composite is not flagged stiff.
 
 from __future__ import annotations
 
-from ..metastasis import cascade
 from .._compose import Composite, Link, compose
 from ..drugs import denosumab, zoledronic_acid
+from ..metastasis import cascade
 from ._vicious_cycle import vicious_cycle
-
 
 #: Human values for the mouse-calibrated vicious cycle (module docstring; each an assumption
 #: or a fit to a human label statement).

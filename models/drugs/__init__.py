@@ -14,6 +14,7 @@
 
 from ._denosumab import Denosumab, denosumab
 from ._opg_fc import OPGFc, opg_fc
+from ._zoledronic_acid import ZoledronicAcid, zoledronic_acid
 from .schedules import (
     OPG_FC_TIW,
     PROLIA_Q6M,
@@ -24,7 +25,6 @@ from .schedules import (
     ZOLEDRONIC_ACID_Q12W,
     Schedule,
 )
-from ._zoledronic_acid import ZoledronicAcid, zoledronic_acid
 
 __all__ = [
     "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",

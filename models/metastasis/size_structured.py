@@ -274,7 +274,7 @@ class LogSizeGrid(NamedTuple):
     length: Float[Array, "*organ"]  # ln x_max, ln(cells)
 
     @classmethod
-    def from_max(cls, x_max: ArrayLike, n_bins: int) -> "LogSizeGrid":
+    def from_max(cls, x_max: ArrayLike, n_bins: int) -> LogSizeGrid:
         """``n_bins`` bins from 1 cell to ``x_max`` cells (``x_max > 1``; leading axes kept)."""
         return cls(np.linspace(0.0, 1.0, n_bins + 1), jnp.log(jnp.asarray(x_max, dtype=jnp.float64)))
 

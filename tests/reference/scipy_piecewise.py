@@ -28,7 +28,7 @@ def solve_piecewise(rhs, y0, times, switches=(), kw=lambda t: {}, method="Radau"
         last = b == edges[-1]
         sel = (times >= a) & ((times < b) | (last & (times == b)))
         t_eval = np.unique(np.concatenate([times[sel], [b]]))
-        sol = solve_ivp(lambda t, yy: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol, t_eval=t_eval,
+        sol = solve_ivp(lambda t, yy, args=args: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol, t_eval=t_eval,
                         **extra)
         assert sol.success, sol.message
         out[sel] = sol.y.T[np.searchsorted(t_eval, times[sel])]
