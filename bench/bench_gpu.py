@@ -130,7 +130,8 @@ def main() -> None:
     rep: dict = dict(device=str(jax.devices()[0]), device_kind=jax.devices()[0].device_kind,
                      platform=jax.default_backend(), cpus=os.cpu_count(),
                      versions={p: version(p) for p in ("jax", "jaxlib", "diffrax", "equinox", "numpy", "scipy")},
-                     model=dict(name=bf.MODEL.name, states=bf.MODEL.n_states, params=int(bf.MODEL.params.values.shape[-1]),
+                     model=dict(name=bf.MODEL.name, states=bf.MODEL.n_states,
+                                params=int(bf.MODEL.params.values.shape[-1]),
                                 years=bf.YEARS, saves=len(bf.TIMES), doses=int(bf.REGIMEN.n_events)),
                      budget_s=a.budget, chunk=a.chunk, rr_backend=a.rr_backend)
 
@@ -145,7 +146,8 @@ def main() -> None:
     scipy_res: dict = {}
     rr_res: dict = {}
     peers = [threading.Thread(target=scipy_peer, args=(a.n_scipy, 0.8 * a.budget, scipy_res), daemon=True),
-             threading.Thread(target=rr_peer, args=(1000, 0.8 * a.budget, a.rr_budget, a.rr_backend, rr_res), daemon=True)]
+             threading.Thread(target=rr_peer, args=(1000, 0.8 * a.budget, a.rr_budget, a.rr_backend, rr_res),
+                              daemon=True)]
     for th in peers:
         th.start()
 

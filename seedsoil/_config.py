@@ -4,11 +4,18 @@ seedsoil computes in float64 and keeps compiled solves across Python sessions. I
 part of it (``import seedsoil``, ``from seedsoil.models import ...``) therefore makes three
 process-wide changes, each with one switch, an environment variable read at import:
 
-| change | why | opt out |
-|---|---|---|
-| ``jax_enable_x64`` set to ``True`` | populations, doses and size bins span 20 orders of magnitude; float32 loses them | ``SEEDSOIL_X64=off``: JAX's setting is left alone; call seedsoil inside ``with jax.enable_x64(True):`` (seedsoil raises a clear error if called without float64) |
-| JAX's persistent compilation cache set to ``$SEEDSOIL_CACHE_DIR`` (default ``~/.cache/seedsoil/jax``), unless the user already set one | a second session reuses compiled solves instead of compiling again | ``SEEDSOIL_CACHE_DIR=off`` |
-| ``--xla_cpu_experimental_ynn_fusion_type=`` appended to ``XLA_FLAGS`` (jaxlib 0.10 only, and only if the flag is not already there) | XLA CPU's experimental YNNPACK fusion slows vmapped sweeps about 2x (see the performance page) | ``SEEDSOIL_XLA_FLAGS=off``, or set the flag in ``XLA_FLAGS`` yourself |
+1. **float64**: ``jax_enable_x64`` is set to ``True``, because populations, doses and size
+   bins span twenty orders of magnitude that float32 loses. Opt out with ``SEEDSOIL_X64=off``:
+   JAX's setting is left alone, and seedsoil is called inside ``with jax.enable_x64(True):``
+   (``simulate`` raises a ``RuntimeError`` saying so when called without float64).
+2. **Compilation cache**: JAX's persistent compilation cache is set to ``$SEEDSOIL_CACHE_DIR``
+   (default ``~/.cache/seedsoil/jax``) unless the user already set one, so a second session
+   reuses compiled solves (and :mod:`seedsoil.solvers.programs` keeps traced solves there).
+   Opt out with ``SEEDSOIL_CACHE_DIR=off``.
+3. **XLA flag**: ``--xla_cpu_experimental_ynn_fusion_type=`` is appended to ``XLA_FLAGS``
+   (jaxlib 0.10 only, and only if the flag is not there already), because XLA CPU's
+   experimental YNNPACK fusion makes vmapped sweeps about 2x slower (see the performance
+   page). Opt out with ``SEEDSOIL_XLA_FLAGS=off``, or set the flag in ``XLA_FLAGS`` yourself.
 
 XLA reads ``XLA_FLAGS`` once, when JAX starts its CPU backend, so the last change applies only
 when seedsoil is imported before the process's first JAX computation; otherwise a warning says

@@ -92,7 +92,8 @@ def test_infusion_into_state_or_input_matches_closed_form(target, step_to_saves)
     ref = closed_form(TIMES, K, boluses=[(3.3, 1.0)], infusions=[(1.3, 6.7, 2.0), (4.0, 4.5, 1.5)])
     np.testing.assert_allclose(sol["A"], ref, rtol=1e-8, atol=1e-12)
     if target == "r":
-        expected_r = np.where((TIMES >= 1.3) & (TIMES < 6.7), 2.0, 0.0) + np.where((TIMES >= 4) & (TIMES < 4.5), 1.5, 0.0)
+        expected_r = (np.where((TIMES >= 1.3) & (TIMES < 6.7), 2.0, 0.0)
+                      + np.where((TIMES >= 4) & (TIMES < 4.5), 1.5, 0.0))
         np.testing.assert_array_equal(sol["r"], expected_r)
 
 
@@ -160,7 +161,8 @@ def test_reverse_gradient_does_not_depend_on_the_checkpoint_count():
     t = jnp.array([0.0, 12.0])
     exact = -10.0 * 10.0 * np.exp(-2.0)
     for ck in (2, 32, None):
-        g = jax.grad(lambda k, ck=ck: simulate(MODEL, t, params={"k": k}, regimen=reg, checkpoints=ck, **TIGHT)["A"][-1])
+        g = jax.grad(
+            lambda k, ck=ck: simulate(MODEL, t, params={"k": k}, regimen=reg, checkpoints=ck, **TIGHT)["A"][-1])
         np.testing.assert_allclose(g(0.2), exact, rtol=1e-6)
     with pytest.raises(ValueError, match="checkpoints must be None or a positive integer; got 0"):
         simulate(MODEL, t, checkpoints=0)

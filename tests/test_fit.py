@@ -148,7 +148,8 @@ def synthetic(groups, seed=1, observe=lambda x: np.log10(1e3 * x), sd=SD, observ
     rng = np.random.default_rng(seed)
     records = []
     for group, regimen, overrides, y0 in groups:
-        x = np.asarray(simulate(MODEL, np.concatenate([[0.0], times]), params=overrides, y0=y0, regimen=regimen)["x"])[1:]
+        sol = simulate(MODEL, np.concatenate([[0.0], times]), params=overrides, y0=y0, regimen=regimen)
+        x = np.asarray(sol["x"])[1:]
         y = observe(x) + sd * rng.standard_normal(len(x))
         records += [dict(observable=observable, time=t, average=v, stderr=sd, expt_id=group) for t, v in zip(times, y)]
     return Dataset.from_records(records)

@@ -223,7 +223,7 @@ YNN_SCRIPT = textwrap.dedent("""
     import json, os, sys
     if sys.argv[1] == "late":
         import jax.numpy as jnp
-        jnp.zeros(1)  # JAX's CPU backend starts here, before solvers sets XLA_FLAGS
+        jnp.zeros(1)  # JAX's CPU backend starts here, before seedsoil sets XLA_FLAGS
     import seedsoil.solvers  # noqa: F401
     import jax, jax.numpy as jnp
     from seedsoil.models import cascade
@@ -252,11 +252,11 @@ def _ynn_session(order: str, xla_flags: str | None = None) -> dict:
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]), warned="imported after JAX started" in proc.stderr)
 
 
-def test_importing_solvers_keeps_batched_reductions_out_of_ynnpack():
-    """solvers._cpu_flags: the vmapped cascade right-hand side and its VJP compile without
+def test_importing_seedsoil_keeps_batched_reductions_out_of_ynnpack():
+    """seedsoil._config._cpu_flags: the vmapped cascade right-hand side and its VJP compile without
     XLA's YNNPACK fusions (which doubled the per-member time of batched sweeps) when
-    ``solvers`` is imported first; the control, with the backend started before
-    ``solvers`` is imported, has them (so the count can detect them) and warns. A user's own
+    seedsoil is imported first; the control, with the backend started before
+    seedsoil is imported, has them (so the count can detect them) and warns. A user's own
     setting of the flag in ``XLA_FLAGS`` is kept as given."""
     first = _ynn_session("first")
     assert first["ynn"] == 0 and first["flags"] == "--xla_cpu_experimental_ynn_fusion_type=" and not first["warned"]

@@ -27,6 +27,7 @@ from .schedules import (
 )
 
 __all__ = [
-    "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING", "ZOLEDRONIC_ACID_Q12W",
+    "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING",
+    "ZOLEDRONIC_ACID_Q12W",
     "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "denosumab", "opg_fc", "zoledronic_acid",
 ]

@@ -152,7 +152,9 @@ PARAMS = (
           SUTJ_VIA + " (0.212/day at 71.5 kg, weight exponent -0.577, scaled to 66 kg)" + _BOTH
           + " (ln2 / 2.7-day absorption half-life)", description="first-order SC absorption rate"),
     Param("F", _V["F"], "1", SUTJ_VIA + _BOTH, (0.0, 1.0), "SC bioavailability (fraction of the dose reaching serum)"),
-    Param("CL", _V["CL"], "L/day", SUTJ_VIA + " (3.06 mL/h); bone_metastases set: " + XGEVA_LABEL + " (3.94 mL/h; Gibiansky 2012's 3.25 mL/h/66 kg gives 26.2 ug/mL)", description="linear clearance"),
+    Param("CL", _V["CL"], "L/day",
+          SUTJ_VIA + " (3.06 mL/h); bone_metastases set: " + XGEVA_LABEL
+          + " (3.94 mL/h; Gibiansky 2012's 3.25 mL/h/66 kg gives 26.2 ug/mL)", description="linear clearance"),
     Param("V1", _V["V1"], "L", SUTJ_VIA + _BOTH, description="central volume"),
     Param("Q", _V["Q"], "L/day", SUTJ_VIA + " (37.9 mL/h)" + _SHARED, description="intercompartmental clearance"),
     Param("V2", _V["V2"], "L", SUTJ_VIA + _SHARED, description="peripheral volume"),

@@ -139,7 +139,8 @@ OBSERVABLES = (
     Observable("urine_excreted", "mg", "cumulative urinary excretion (= state urine)"),
     Observable("C_bone", "ug/g", "skeletal drug per gram of bone, 1000 (bone + bone_deep)/M_bone (PD driver)"),
     Observable("osteoclast_kill", "1/day",
-               "extra osteoclast apoptosis, E_max C_bone / (EC50 + C_bone): osteoclasts ingest the drug as they resorb"),
+               "extra osteoclast apoptosis, E_max C_bone / (EC50 + C_bone): "
+               "osteoclasts ingest the drug as they resorb"),
 )
 
 

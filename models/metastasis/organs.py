@@ -36,7 +36,8 @@ import jax.numpy as jnp
 from ..base import Param, State
 
 SRC_FLOW = "Williams & Leggett 1989, Clin Phys Physiol Meas 10:187 (resting organ blood flow, % cardiac output)"
-SRC_ARREST = "assumption calibrated to CTC half-life (Meng 2004) and per-pass lodging (Chambers et al. 2002, Nat Rev Cancer 2:563)"
+SRC_ARREST = ("assumption calibrated to CTC half-life (Meng 2004) and per-pass lodging "
+              "(Chambers et al. 2002, Nat Rev Cancer 2:563)")
 SRC_KAPLAN = "Kaplan et al. 2005, Nature 438:820 (pre-metastatic niche forms within ~2 weeks)"
 SRC_HOSHINO = "Hoshino et al. 2015, Nature 527:329 (exosomal integrins direct organotropism)"
 SRC_WEISS = "Weiss 1992, Clin Exp Metastasis 10:191 (first-pass organ patterns; portal drainage to liver)"
@@ -106,13 +107,16 @@ def params(organs: tuple[str, ...]) -> tuple[Param, ...]:
         Param("k_niche", 0.05, "1/day", SRC_KAPLAN, (0.0, 1e3),
               "maximal niche conditioning rate (receptivity gain up to k_niche/delta_niche = 1, i.e. 2x arrest; "
               "assumption)"),
-        Param("delta_niche", 0.05, "1/day", SRC_KAPLAN, (0.0, 1e3), "niche decay rate (half-life ~2 weeks; assumption)"),
-        Param("P_ref", 1e9, "cells", SRC_KAPLAN, (1.0, 1e14), "primary size giving half-maximal niche conditioning (~1 g; assumption)"),
+        Param("delta_niche", 0.05, "1/day", SRC_KAPLAN, (0.0, 1e3),
+              "niche decay rate (half-life ~2 weeks; assumption)"),
+        Param("P_ref", 1e9, "cells", SRC_KAPLAN, (1.0, 1e14),
+              "primary size giving half-maximal niche conditioning (~1 g; assumption)"),
     )
 
 
 def states(organs: tuple[str, ...]) -> tuple[State, ...]:
-    return (State("R", "1", "niche receptivity gain per organ", shape=(len(organs),)),)
+    return (State("R", "1", "niche receptivity gain per organ", shape=(len(organs),), dims=("organ",),
+                  labels=tuple(organs)),)
 
 
 def arrest_rates(p, R):

@@ -63,8 +63,9 @@ AYATI_DRUG = dict(v1=0.001, v2=0.008, t_on=600.0)
 def ayati_thresholds(P=AYATI):
     g = (P["g12"] / (1 + P["r12"]) * P["g21"] * (1 + P["r21"])
          - (1 - P["g11"] * (1 + P["r11"])) * (1 - P["g22"] + P["r22"]))
-    Cb = (P["beta1"] / P["alpha1"]) ** ((1 - P["g22"] + P["r22"]) / g) * (P["beta2"] / P["alpha2"]) ** (P["g21"] * (1 + P["r21"]) / g)
-    Bb = (P["beta1"] / P["alpha1"]) ** (P["g12"] / (1 + P["r12"]) / g) * (P["beta2"] / P["alpha2"]) ** ((1 - P["g11"] * (1 + P["r11"])) / g)
+    r1, r2 = P["beta1"] / P["alpha1"], P["beta2"] / P["alpha2"]
+    Cb = r1 ** ((1 - P["g22"] + P["r22"]) / g) * r2 ** (P["g21"] * (1 + P["r21"]) / g)
+    Bb = r1 ** (P["g12"] / (1 + P["r12"]) / g) * r2 ** ((1 - P["g11"] * (1 + P["r11"])) / g)
     return Cb, Bb
 
 

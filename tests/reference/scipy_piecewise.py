@@ -13,7 +13,8 @@ def solve_piecewise(rhs, y0, times, switches=(), kw=lambda t: {}, method="Radau"
     ``kw(t)`` gives keyword arguments (inputs) that are held constant between consecutive
     ``switches``; the integrator restarts at every switch so that no step crosses one.
     ``jump(t, y) -> y`` (optional) changes the state at the start of every segment, e.g.
-    adds the boluses given at ``t`` (saved values at a switch, the last save time included, are post-jump); ``jac(t, y)``
+    adds the boluses given at ``t`` (saved values at a switch, the last save time included, are
+    post-jump); ``jac(t, y)``
     is passed to implicit methods. Returns an array of shape ``(len(times), len(y0))``.
     """
     times = np.asarray(times, float)
@@ -28,7 +29,8 @@ def solve_piecewise(rhs, y0, times, switches=(), kw=lambda t: {}, method="Radau"
         last = b == edges[-1]
         sel = (times >= a) & ((times < b) | (last & (times == b)))
         t_eval = np.unique(np.concatenate([times[sel], [b]]))
-        sol = solve_ivp(lambda t, yy, args=args: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol, t_eval=t_eval,
+        sol = solve_ivp(lambda t, yy, args=args: rhs(t, yy, **args), (a, b), y, method=method, rtol=rtol, atol=atol,
+                        t_eval=t_eval,
                         **extra)
         assert sol.success, sol.message
         out[sel] = sol.y.T[np.searchsorted(t_eval, times[sel])]
