@@ -136,3 +136,50 @@ def test_the_wheel_holds_seedsoil_only_and_works_on_its_own(tmp_path):
         print(json.dumps(dict(file=seedsoil.models.__file__, status=sol.status)))
     """, tmp_path, PYTHONPATH=str(site), SEEDSOIL_CACHE_DIR="off")
     assert out["file"] == str(site / "seedsoil" / "models" / "__init__.py") and out["status"] == "success"
+
+
+def _submodules(package):
+    """Every module below ``package``, following each package's own ``__path__``."""
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.iter_modules(package.__path__, package.__name__ + "."):
+        module = importlib.import_module(info.name)
+        yield module
+        if info.ispkg:
+            yield from _submodules(module)
+
+
+def shadowed(modules) -> list[str]:
+    """The ``modules`` that their parent package's attribute of the same name hides."""
+    out = []
+    for module in modules:
+        parent, _, child = module.__name__.rpartition(".")
+        if getattr(sys.modules[parent], child, module) is not module:
+            out.append(f"{module.__name__} is also {getattr(sys.modules[parent], child)!r}")
+    return out
+
+
+def test_no_module_is_shadowed_by_a_name_its_package_exports():
+    """``seedsoil.solvers.fit`` is the function and ``seedsoil.models.cascade`` the model
+    constructor, whatever was imported before: no package exports a name that is also one of
+    its submodules, so ``import seedsoil.X.Y as m`` and ``seedsoil.X.Y`` always agree. The
+    check itself is shown to find a clash (a package exporting a function named like its
+    module, as ``solvers`` did with ``fit``)."""
+    import seedsoil
+
+    tops = [seedsoil, seedsoil.models, seedsoil.solvers]  # in a source checkout, three folders
+    modules = list({m.__name__: m for m in [*tops[1:], *(m for t in tops for m in _submodules(t))]}.values())
+    names = {m.__name__ for m in modules}
+    assert {"seedsoil.models.base", "seedsoil.models.metastasis.presets", "seedsoil.solvers.regimen"} <= names
+    assert shadowed(modules) == []
+
+    import types
+
+    pkg, sub = types.ModuleType("seedsoil_clash_probe"), types.ModuleType("seedsoil_clash_probe.fit")
+    pkg.fit = lambda: None
+    sys.modules.update({pkg.__name__: pkg, sub.__name__: sub})
+    try:
+        assert [s.split()[0] for s in shadowed([sub])] == ["seedsoil_clash_probe.fit"]
+    finally:
+        del sys.modules[pkg.__name__], sys.modules[sub.__name__]
