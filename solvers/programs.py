@@ -1,10 +1,11 @@
 """Reuse traced simulation programs across Python sessions (warm start).
 
 A new Python session that simulates a model pays three costs before the first number:
-tracing the solve (Python runs diffrax's loop once per model structure, ~1.3 s for the
-full bone-metastasis model), lowering it to StableHLO (~0.4 s) and compiling it with XLA
-(~5 s). JAX's persistent compilation cache, which ``solvers`` enables, removes the third
-when the same program comes again. This module removes the first two: the lowered
+tracing the solve (Python runs diffrax's loop once per model structure), lowering it to
+StableHLO and compiling it with XLA (the largest of the three; the performance page of the
+docs gives the times for the full bone-metastasis model). JAX's persistent compilation
+cache, which importing seedsoil enables (:mod:`seedsoil._config`), removes the third when
+the same program comes again. This module removes the first two: the lowered
 program of :func:`~solvers.simulate` is written with :mod:`jax.export` next to JAX's
 cache (``$SEEDSOIL_CACHE_DIR/programs``) and read back by later sessions, so a warm
 first call is a file read, a cache hit and the solve.
@@ -15,8 +16,8 @@ Key of a program (any change gives a new program, never a stale one):
   observables, inputs and breakpoints, with the model's arrays as inputs (so presets of
   one structure share a program, as they share a compiled function in a session). A
   jaxpr naming an object address, which differs per session, disables reuse for that
-  model rather than risk a wrong hit. Tracing and printing that jaxpr costs ~1 s on the
-  full model, most of a warm start, so for models built only from this package's classes
+  model rather than risk a wrong hit. Tracing and printing that jaxpr costs most of a
+  warm start on a large model, so for models built only from this package's classes
   the fingerprint is itself kept on disk (``programs/fingerprint-<key>.txt``) under a key
   read without tracing: every field of the model (arrays by shape and dtype, other values
   by ``repr``, classes by module and name), the text of every source file of ``models/``

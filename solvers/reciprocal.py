@@ -12,9 +12,8 @@ Nothing in the model changes; the values agree with plain division to rounding
 derivatives, forward and reverse. ``simulate(..., reciprocals=False)`` solves with the
 plain divisions.
 
-Why, measured on the full bone-metastasis model (``bench/bench_reciprocal.py`` against
-plain division: breast, 5 years, denosumab Q4W, bench_full.py's fitting loss) on the
-project's 2-core CPU:
+Why (the measurements, on the full bone-metastasis model against plain division, are on
+the performance page of the docs):
 
 * The forward solve is faster. A division whose divisor is a broadcast per-organ value
   (``x / K[o]`` over the size bins) divides every element; ``x * recip(K)`` divides once
@@ -22,13 +21,10 @@ project's 2-core CPU:
 * The reverse pass runs fewer kernels. XLA's CPU backend does not copy an expensive
   operation such as a divide into each of its users' fusions, so every shared divide in
   a reverse pass ends a kernel. With reciprocals the reverse pass multiplies by stored
-  values instead: one reverse stage of Tsit5 compiled to 141 kernels against 191, 64 of
-  them on scalars against 110.
+  values instead, and compiles to fewer kernels.
 
-The figures are in the README (section "Benchmark: the full model against libroadrunner
-and scipy", bullet "Divisions as products with reciprocals"). Edge cases follow IEEE
-arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are both ``inf`` for
-``x > 0``, ``0/0`` and ``0 * inf`` both NaN; ``tests/test_reciprocal.py``), except where
+Edge cases follow IEEE arithmetic as plain division does (``x / 0`` and ``x * (1/0)`` are
+both ``inf`` for ``x > 0``, ``0/0`` and ``0 * inf`` both NaN; ``tests/test_reciprocal.py``), except where
 ``|y|`` is below about 5.6e-309 (one over the largest double): its reciprocal overflows,
 so ``x * (1/y)`` is ``inf`` where ``x / y`` may be finite.
 """

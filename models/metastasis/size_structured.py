@@ -74,11 +74,9 @@ Numerics (the building blocks below work for any growth law that is >= 0; a lead
 * Time stepping: the semi-discrete system is not stiff. Its fastest rate is
   ``max G/dy = a n_bins`` (0.29/day at 100 bins), slower than what accuracy resolves, so
   the model is not flagged ``stiff`` and :func:`solvers.simulate` uses its explicit
-  Tsit5 (well under a second for 1500 days at 100 to 400 bins on a shared 2-core
-  machine). Kvaerno5 gives the same answer (to 1e-9 at rtol 1e-8) but factorises a
-  dense ``(n_bins + 3)^2`` Jacobian every step and, with its default Newton tolerances,
-  rejects about half of its steps here: several seconds at 100 bins, over a minute at
-  200 bins.
+  Tsit5. Kvaerno5 gives the same answer (to 1e-9 at rtol 1e-8) but factorises a dense
+  ``(n_bins + 3)^2`` Jacobian every step and, with its default Newton tolerances, rejects
+  about half of its steps here, so it is many times slower (see the performance page).
 
 State scaling: the primary size ``x_p`` is kept in cells (not ``ln x_p``) so that a
 :func:`solvers.scale` event can model a resection; the solver's error control is
@@ -264,10 +262,8 @@ class LogSizeGrid(NamedTuple):
     through one number per leading index. The values are those of the functions above on
     :attr:`edges` to round-off (``tests/test_cascade.py``). When ``x_max`` is a parameter
     (a Gompertz plateau), its gradient then no longer flows back through every bin's
-    geometry at every solver stage: on the full bone-metastasis model's fitting loss
-    (bench/bench_full.py) the gradient took 0.79-0.86x and the forward solve 0.82-1.0x
-    the time (three interleaved runs on the project's 2-core machine); the gradient is
-    the same to 5e-12.
+    geometry at every solver stage, which makes gradients and forward solves faster (see
+    "Bin geometry" on the performance page); the gradient is the same to 5e-12.
     """
 
     unit: np.ndarray  # (n_bins + 1,) edges of [0, 1]: a constant
