@@ -5,13 +5,13 @@ Measured in one process run (subprocesses for compile and memory), same machine,
 tolerances (rtol 1e-6, atol 1e-9), saving every 28 days (66 points):
 
 * seedsoil single trajectory, warm (median of repeats);
-* seedsoil batched: ``solvers.sweep`` over N perturbed parameter sets (default 1,000 and
+* seedsoil batched: ``seedsoil.solvers.sweep`` over N perturbed parameter sets (default 1,000 and
   10,000; six parameters times lognormal factors, sigma 0.1, fixed seed), time / N, with
   chunks of 256 solved as one ``vmap`` and as ``lax.map`` (``vmap_size=1``: members in
   sequence inside one compiled function, each with its own step count);
 * scipy ``solve_ivp`` (LSODA and BDF with the JAX-jitted right-hand side and Jacobian of
   the same model, split at every dose): a loop over the first ``--n-scipy`` sets;
-* libroadrunner (CVODE) on the SBML that ``solvers.sbml.export`` writes for the same model
+* libroadrunner (CVODE) on the SBML that ``seedsoil.solvers.sbml.export`` writes for the same model
   and regimen (skipped, and said so, if the exporter is not available): load time, one
   trajectory, a loop over ``--n-rr`` sets (``reset()`` and set the perturbed parameters),
   each with CVODE's BDF (roadrunner's default) and Adams (``integrator.stiff = False``,
@@ -21,7 +21,7 @@ tolerances (rtol 1e-6, atol 1e-9), saving every 28 days (66 points):
   all free parameters (``jax.grad`` through the solve, reverse mode), as a multiple of one
   warm forward solve;
 * compile time in a fresh Python process: cold (empty persistent cache) and warm (JAX's
-  persistent compilation cache and the kept traced program of ``solvers.programs``, both
+  persistent compilation cache and the kept traced program of ``seedsoil.solvers.programs``, both
   filled by the cold run); first call, and first call less a second (warm) call;
 * peak resident memory of a fresh process running a streamed sweep (``out=`` a directory,
   ``keep_in_memory=False``) of 10^3 .. 10^5 members over ``--memory-days`` (default 28
@@ -40,7 +40,7 @@ prints the measured figure whether or not a target is met.
 libroadrunner 2.10 inlines every assignment rule into every use when it compiles a model;
 the exporter writes the cascade's large shared expressions (the quasi-steady CTC pool,
 which sums re-seeding over every size bin and enters every organ) as let-chains of
-function definitions so that nothing is compiled twice (solvers/sbml.py). The document is
+function definitions so that nothing is compiled twice (solvers/sbml/_emit.py). The document is
 compiled with libroadrunner's LLJIT backend (``roadrunner_load``; ``--rr-backend mcjit``
 for its default). The libroadrunner loop runs ``--n-rr`` sets or as many as
 ``--rr-budget`` seconds allow (at least two).
@@ -49,7 +49,6 @@ for its default). The libroadrunner loop runs ``--n-rr`` sets or as many as
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import platform
@@ -82,7 +81,7 @@ RTOL, ATOL = 1e-6, 1e-9
 SIGMA, SEED = 0.1, 0
 #: Which model: "full" (default) or "bone-drugs" (the full model without the cascade: the
 #: vicious cycle with its own tumour state, denosumab and zoledronic acid; the largest part
-#: that libroadrunner loads, see solvers/sbml.py). Children of this script inherit it.
+#: that libroadrunner loads, see solvers/sbml/__init__.py). Children of this script inherit it.
 MODEL_NAME = os.environ.get("SEEDSOIL_BENCH_MODEL", "full")
 
 
@@ -102,7 +101,7 @@ if MODEL_NAME == "full":
     PERTURBED = ("cascade.r_P", "cascade.shed_rate", "cascade.a_met[bone]", "cascade.kappa[bone]", "bone.g_T",
                  "denosumab.CL")
     OUT = ("cascade.metastatic_burden", "bone.bone_volume", "bone.CTX")
-    BONE = MODEL.parts[0].organs.index("bone")  # the burden observable is per organ
+    BONE = MODEL.part("cascade").organs.index("bone")  # the burden observable is per organ
 elif MODEL_NAME == "bone-drugs":
     MODEL = bone_drugs()
     PERTURBED = ("bone.r_T", "bone.K_T", "bone.g_T", "bone.k_RL", "denosumab.CL", "denosumab.ka")
@@ -111,7 +110,7 @@ elif MODEL_NAME == "bone-drugs":
 else:
     raise SystemExit(f"SEEDSOIL_BENCH_MODEL must be 'full' or 'bone-drugs'; got {MODEL_NAME!r}")
 SOLVER = "Kvaerno5" if MODEL.stiff else "Tsit5"  # simulate's default for the model
-REGIMEN = from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"), count=int(T_END // 28) + 1)
+REGIMEN = from_schedule(XGEVA_Q4W, part="denosumab", count=int(T_END // 28) + 1)
 
 
 def parse_args() -> argparse.Namespace:

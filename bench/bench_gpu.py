@@ -12,7 +12,7 @@ would not fit is skipped and the table says so):
   libroadrunner CVODE Adams (its faster method on this model, see README) on the exported
   SBML over as many sets as ``--rr-budget`` seconds allow, when libroadrunner imports;
 * seedsoil single trajectory on the GPU: first call (compile), then median of repeats;
-* ``solvers.sweep`` with ``--chunk`` members per compiled ``vmap`` batch: one chunk (its
+* ``seedsoil.solvers.sweep`` with ``--chunk`` members per compiled ``vmap`` batch: one chunk (its
   first call: compile + solve), then each N of ``--batches`` whose predicted time (chunks x
   the last measured time of one chunk) fits in what is left of the budget; per-member
   time, members solved, peak GPU memory (``memory_stats``);

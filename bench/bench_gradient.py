@@ -7,7 +7,7 @@ side. Each arm is compiled once in one process and timed in alternating rounds (
 flips every round); it prints medians and ratios:
 
 * ``rhs``: the right-hand side alone (with simulate's division rewrite,
-  ``solvers.reciprocal``), ``--evals`` evaluations in a ``fori_loop`` whose state moves
+  ``seedsoil.solvers.reciprocal``), ``--evals`` evaluations in a ``fori_loop`` whose state moves
   each iteration; against one VJP with respect to state and parameters per iteration.
   The ratio is what one reverse stage costs against one forward stage at best.
 * three integrations of one problem, forward and ``jax.grad`` with respect to all

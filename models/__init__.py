@@ -11,7 +11,7 @@ Definitions only: no model imports a solver. Families:
 
 from . import base, bone, drugs, metastasis, reference
 from ._compose import Composite, Link, compose
-from .base import Input, Model, Observable, Param, Params, State, View
+from .base import Input, Model, Observable, Param, Params, State, UnknownNameError, View
 from .bone import HUMAN_BONE, ViciousCycle, bone_metastasis, vicious_cycle
 from .drugs import denosumab, opg_fc, zoledronic_acid
 from .metastasis import Cascade, cascade, iwata2000
@@ -19,7 +19,8 @@ from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
     "Cascade", "Composite", "HUMAN_BONE", "Input", "Link", "Model", "Observable", "Param", "Params", "State",
-    "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose", "denosumab",
+    "UnknownNameError", "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose",
+    "denosumab",
     "drugs", "iwata2000", "komarova2003", "lemaire2004", "metastasis", "opg_fc", "reference", "vicious_cycle",
     "zoledronic_acid",
 ]

@@ -17,13 +17,14 @@ entry of an array observable (e.g. one organ).
 from __future__ import annotations
 
 import dataclasses
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import equinox as eqx
 import jax.numpy as jnp
 
-from .base import Model, Params, View
+from .base import Model, Params, UnknownNameError, View
 
 __all__ = ["Link", "Composite", "compose"]
 
@@ -61,6 +62,29 @@ class Composite(Model):
 
     def rhs(self, t, y, p, u):  # the composite works on flat vectors: see vector_field
         raise NotImplementedError("Composite evaluates its parts through vector_field")
+
+    # parts by name ------------------------------------------------------------------------
+    def part(self, name: str) -> Model:
+        """The part called ``name`` (``model.part("bone")``), carrying the composite's
+        current values of its parameters and initial state: after
+        ``m = model.with_params(**{"bone.k_z": 0.1})``, ``m.part("bone").params["k_z"]`` is 0.1.
+        :class:`~seedsoil.models.base.UnknownNameError` names an unknown part."""
+        if name not in self.keys:
+            close = tuple(difflib.get_close_matches(str(name), self.keys, n=3, cutoff=0.6))
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close else ""
+            raise UnknownNameError(f"unknown part {name!r}: model {self.name!r} has no part {name!r}{hint}; "
+                                   f"known parts: {list(self.keys)}", name=str(name), kind="part", suggestions=close)
+        i = self.keys.index(name)
+        ys, ps, _ = self._slices()
+        m = self.parts[i]
+        params = Params(values=self.params.values[..., slice(*ps[i])], specs=m.params.specs)
+        return eqx.tree_at(lambda x: (x.params, x.y0), m, (params, self.y0[slice(*ys[i])]))
+
+    @property
+    def named_parts(self) -> dict[str, Model]:
+        """``{part name: part}`` as given to :func:`compose` (see :meth:`part` for the parts
+        with the composite's current values)."""
+        return dict(zip(self.keys, self.parts))
 
     # slices of the flat state, parameter and input vectors, one per part
     def _slices(self):
@@ -126,7 +150,8 @@ def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool 
             raise ValueError(f"{link.source!r} has no observable {link.observable!r}; "
                              f"observables: {list(parts[link.source].observable_names)}")
         if link.input not in parts[link.target].input_names:
-            raise ValueError(f"{link.target!r} has no input {link.input!r}; inputs: {list(parts[link.target].input_names)}")
+            raise ValueError(f"{link.target!r} has no input {link.input!r}; "
+                             f"inputs: {list(parts[link.target].input_names)}")
     specs = sum((_prefixed(m.params.specs, k) for k, m in parts.items()), ())
     values = jnp.concatenate([m.params.values for m in models])
     return Composite(

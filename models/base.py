@@ -25,6 +25,7 @@ Time is in days throughout.
 from __future__ import annotations
 
 import abc
+import difflib
 import functools
 import math
 from collections.abc import Mapping, Sequence
@@ -37,7 +38,10 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-__all__ = ["Param", "State", "Input", "Observable", "Params", "View", "Model", "is_concrete", "positive_part", "x_log_ratio", "flux"]
+__all__ = [
+    "Param", "State", "Input", "Observable", "Params", "View", "Model", "UnknownNameError", "resolve_name",
+    "select_names", "unknown_name", "flat_labels", "is_concrete", "positive_part", "x_log_ratio", "flux",
+]
 
 
 # --------------------------------------------------------------------------------------
@@ -76,12 +80,27 @@ class Param:
 
 @dataclass(frozen=True)
 class _Declared:
-    """Name, unit, description and shape: what states, inputs and observables declare."""
+    """Name, unit, description and shape: what states, inputs and observables declare.
+
+    ``dims`` names the leading axes of an array-valued declaration (e.g. ``("organ",)``;
+    unnamed axes are called ``<name>_dim<i>``) and ``labels`` the entries of its first
+    axis (e.g. the organ names): they label results (``D[bone]``, a sweep's ``organ``
+    coordinate). Both are optional; when given they must fit ``shape`` (at most one dim
+    name per axis, one label per entry of the first axis).
+    """
 
     name: str
     unit: str
     description: str = ""
     shape: tuple[int, ...] = ()
+    dims: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        if len(self.dims) > len(self.shape):
+            raise ValueError(f"{self.name!r}: dims {self.dims} do not fit shape {self.shape}")
+        if self.labels and (not self.shape or len(self.labels) != self.shape[0]):
+            raise ValueError(f"{self.name!r}: {len(self.labels)} labels for shape {self.shape}")
 
     @property
     def size(self) -> int:
@@ -118,6 +137,116 @@ def _layout_cached(specs: tuple) -> tuple:
         out[spec.name] = (start, start + spec.size, spec.shape)
         start += spec.size
     return tuple(out.items())
+
+
+# --------------------------------------------------------------------------------------
+# Names -> flat indices: the one resolver every entry point uses (outside jit, once)
+# --------------------------------------------------------------------------------------
+class UnknownNameError(KeyError, ValueError):
+    """A name (parameter, state, ...) that a model does not declare.
+
+    Both a ``KeyError`` (as for a mapping) and a ``ValueError`` (bad input), so code that
+    caught either keeps working. The message names the bad name, offers the closest known
+    names and lists the known ones. Attributes: ``name``, ``kind``, ``suggestions``.
+    """
+
+    def __init__(self, message: str, name: str = "", kind: str = "", suggestions: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.name, self.kind, self.suggestions = name, kind, suggestions
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+def _entry_labels(spec) -> tuple[str, ...]:
+    """Labels of the entries of an array declaration (its ``labels``, else ``0, 1, ...``)."""
+    labels = getattr(spec, "labels", ())
+    return tuple(labels) if len(labels) == spec.size else tuple(str(i) for i in range(spec.size))
+
+
+def flat_labels(specs: Sequence[Param | State | Input]) -> tuple[str, ...]:
+    """One label per entry of the flat vector declared by ``specs``: ``name`` for a
+    scalar, ``name[label]`` for each entry of an array (``w[bone]``, ``bone.w[lung]``)."""
+    return _flat_labels_cached(tuple(specs))
+
+
+@functools.lru_cache(maxsize=256)
+def _flat_labels_cached(specs: tuple) -> tuple[str, ...]:
+    out: list[str] = []
+    for s in specs:
+        if s.shape == ():
+            out.append(s.name)
+        else:
+            out.extend(f"{s.name}[{label}]" for label in _entry_labels(s))
+    return tuple(out)
+
+
+def unknown_name(kind: str, name: Any, specs: Sequence, owner: str = "") -> UnknownNameError:
+    """The error for a name that ``specs`` do not declare: the same text wherever the name
+    was given (simulate, sweep, sensitivities, fits, SBML export, regimens, ``y0``)."""
+    names = [s.name for s in specs]
+    candidates = names + [lab for lab in flat_labels(specs) if lab not in names]
+    close = tuple(difflib.get_close_matches(str(name), candidates, n=3, cutoff=0.6))
+    hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+    where = f": model {owner!r} has no {kind} {name!r}" if owner else ""
+    entries = [lab for lab in flat_labels(specs) if lab not in names][:2]
+    form = f" (array entries as {entries[0]!r})" if entries else ""
+    return UnknownNameError(f"unknown {kind} {name!r}{where}{hint}; known {kind}s: {names}{form}",
+                            name=str(name), kind=kind, suggestions=close)
+
+
+def resolve_name(specs: Sequence[Param | State | Input], name: str, *, kind: str = "parameter",
+                 owner: str = "") -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """``(flat indices, shape of a value)`` of ``name`` in the flat vector of ``specs``.
+
+    Accepted forms: a declared name (``"k_z"``, a whole array ``"w"``, a composite's
+    ``"bone.k_z"``), or one entry of an array by label or position (``"w[bone]"``,
+    ``"w[0]"``, ``"bone.w[lung]"``). A value for a whole name has the declaration's
+    shape; for an entry, shape ``()``. Raises :class:`UnknownNameError` (see
+    :func:`unknown_name`). Pure Python on static declarations: call it outside ``jit``.
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"{kind}s are given by name; got {name!r}")
+    return _resolve_cached(tuple(specs), name, kind, owner)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve_cached(specs: tuple, name: str, kind: str, owner: str):
+    layout = _layout(specs)
+    if name in layout:
+        start, stop, shape = layout[name]
+        return tuple(range(start, stop)), shape
+    if name.endswith("]") and "[" in name:
+        base, entry = name[: name.rindex("[")], name[name.rindex("[") + 1: -1]
+        if base in layout and layout[base][2] != ():
+            spec = next(s for s in specs if s.name == base)
+            labels = _entry_labels(spec)
+            start = layout[base][0]
+            if entry in labels:
+                return (start + labels.index(entry),), ()
+            if entry.isdigit() and int(entry) < spec.size:
+                return (start + int(entry),), ()
+    raise unknown_name(kind, name, specs, owner)
+
+
+def select_names(specs: Sequence[Param | State | Input], names: Sequence[str] | str | None, *,
+                 kind: str = "parameter", owner: str = "") -> tuple[int, ...]:
+    """Flat indices of several names, in order (``None``: every entry). Each name as in
+    :func:`resolve_name`; an entry selected twice (``"w"`` and ``"w[bone]"``) raises."""
+    n = sum(s.size for s in specs)
+    if names is None:
+        return tuple(range(n))
+    if isinstance(names, str):
+        names = (names,)
+    out: list[int] = []
+    for name in names:
+        for i in resolve_name(specs, name, kind=kind, owner=owner)[0]:
+            if i in out:
+                raise ValueError(f"{kind} {flat_labels(specs)[i]!r} is selected twice")
+            out.append(i)
+    if not out:
+        raise ValueError(f"select at least one {kind}")
+    return tuple(out)
 
 
 def is_concrete(x: Any) -> bool:
@@ -203,7 +332,16 @@ class Params(eqx.Module):
         for s in self.specs:
             if s.name == name:
                 return s
-        raise KeyError(f"unknown parameter {name!r}; known: {list(self.names)}")
+        raise unknown_name("parameter", name, self.specs)
+
+    def index(self, name: str, *, owner: str = "") -> tuple[int, ...]:
+        """Flat indices of a parameter name (every form of :func:`resolve_name`: ``"k1"``,
+        ``"w"``, ``"w[bone]"``, ``"bone.k_z"``); ``owner`` names the model in errors."""
+        return resolve_name(self.specs, name, kind="parameter", owner=owner)[0]
+
+    def select(self, names: Sequence[str] | str | None, *, owner: str = "") -> tuple[int, ...]:
+        """Flat indices of several parameter names, in order (``None``: all entries)."""
+        return select_names(self.specs, names, kind="parameter", owner=owner)
 
     def __getitem__(self, name: str) -> Array:
         self.spec(name)  # clear error for unknown names
@@ -219,42 +357,40 @@ class Params(eqx.Module):
         return lo, hi
 
     def flat_names(self) -> tuple[str, ...]:
-        """One label per entry of ``values`` (``w[2]`` for element 2 of array parameter ``w``)."""
-        out = []
-        for s in self.specs:
-            if s.shape == ():
-                out.append(s.name)
-            else:
-                labels = s.labels if len(s.labels) == s.size else tuple(str(i) for i in range(s.size))
-                out.extend(f"{s.name}[{label}]" for label in labels)
-        return tuple(out)
+        """One label per entry of ``values`` (``w[2]`` for element 2 of array parameter ``w``,
+        ``w[bone]`` where the parameter declares labels)."""
+        return flat_labels(self.specs)
 
     # modification ---------------------------------------------------------------------
     def replace(self, **new: Any) -> Params:
-        """Return a copy with some values changed, e.g. ``p.replace(k1=0.1)``.
+        """Return a copy with some values changed, e.g. ``p.replace(k1=0.1)``; names in
+        any form of :func:`resolve_name` (``p.replace(**{"w[bone]": 0.2})``).
 
         A scalar parameter given a 1-D array of length B makes (or must match) a batch
-        of B parameter sets. Unknown names raise ``KeyError``; bad values ``ValueError``.
+        of B parameter sets. Unknown names raise :class:`UnknownNameError` (a ``KeyError``
+        and a ``ValueError``); bad values ``ValueError``.
         """
-        layout = self.layout
-        for name in new:
-            if name not in layout:
-                raise KeyError(f"unknown parameter {name!r}; known: {list(self.names)}")
+        return self.replace_named(new)
+
+    def replace_named(self, new: Mapping[str, Any], *, owner: str = "") -> Params:
+        """:meth:`replace` from a mapping; ``owner`` (a model name) is named in errors."""
+        where = {name: resolve_name(self.specs, name, kind="parameter", owner=owner) for name in new}
         batch = self.batch_shape
         for name, val in new.items():
-            shape = layout[name][2]
-            extra = jnp.shape(val)[: jnp.ndim(val) - len(shape)]
-            if jnp.shape(val)[len(extra):] != shape:
-                raise ValueError(f"parameter {name!r} has shape {shape}; got value of shape {jnp.shape(val)}")
+            shape = where[name][1]
+            vshape = tuple(np.shape(val))  # lists too; a tracer's own shape
+            extra = vshape[: len(vshape) - len(shape)]
+            if vshape[len(extra):] != shape:
+                raise ValueError(f"parameter {name!r} has shape {shape}; got value of shape {vshape}")
             if extra:
                 if batch and batch != extra:
                     raise ValueError(f"parameter {name!r}: batch shape {extra} does not match {batch}")
                 batch = extra
         values = jnp.broadcast_to(self.values, batch + self.values.shape[-1:])
         for name, val in new.items():
-            start, stop, shape = layout[name]
+            idx, shape = where[name]
             val = jnp.broadcast_to(jnp.asarray(val, dtype=values.dtype), batch + shape)
-            values = values.at[..., start:stop].set(val.reshape(batch + (stop - start,)))
+            values = values.at[..., idx[0]:idx[-1] + 1].set(val.reshape(batch + (len(idx),)))
         return Params(values=values, specs=self.specs).check()
 
     def with_values(self, values: Float[Array, "*batch n"]) -> Params:
@@ -379,11 +515,19 @@ class Model(eqx.Module):
         return _layout(self.inputs)
 
     def state_slice(self, name: str) -> slice:
-        try:
-            start, stop, _ = self.state_layout[name]
-        except KeyError:
-            raise ValueError(f"model {self.name!r} has no state {name!r}; states: {list(self.state_names)}") from None
-        return slice(start, stop)
+        """Slice of the flat state vector holding state ``name`` (or one entry, ``"M[bone]"``)."""
+        idx = self.state_index(name)
+        return slice(idx[0], idx[-1] + 1)
+
+    def state_index(self, name: str) -> tuple[int, ...]:
+        """Flat indices of a state name (``"C"``, ``"M"``, ``"M[bone]"``, ``"bone.C"``);
+        :class:`UnknownNameError` names an unknown one, as for parameters."""
+        return resolve_name(self.states, name, kind="state", owner=self.name)[0]
+
+    def param_index(self, name: str) -> tuple[int, ...]:
+        """Flat indices of a parameter name (``"k_z"``, ``"w"``, ``"w[bone]"``, ``"bone.k_z"``);
+        :class:`UnknownNameError` names an unknown one."""
+        return self.params.index(name, owner=self.name)
 
     def pack(self, values: Mapping[str, Any]) -> Float[Array, " n"]:
         """Flatten a ``{state name: value}`` mapping into the model's state vector."""
@@ -433,14 +577,17 @@ class Model(eqx.Module):
     # convenience -------------------------------------------------------------------------
     def with_params(self, **new: Any) -> Model:
         """A copy of the model with some default parameter values changed."""
-        return eqx.tree_at(lambda m: m.params, self, self.params.replace(**new))
+        return eqx.tree_at(lambda m: m.params, self, self.params.replace_named(new, owner=self.name))
 
     def with_y0(self, **new: Any) -> Model:
         """A copy of the model with some initial states changed, by name."""
         y0 = self.y0
         for name, val in new.items():
-            sl = self.state_slice(name)
-            y0 = y0.at[sl].set(jnp.reshape(jnp.asarray(val, dtype=jnp.float64), (-1,)))
+            idx, shape = resolve_name(self.states, name, kind="state", owner=self.name)
+            v = jnp.asarray(val, dtype=jnp.float64)
+            if v.size not in (1, len(idx)):
+                raise ValueError(f"initial state {name!r} has shape {shape}; got value of shape {v.shape}")
+            y0 = y0.at[idx[0]:idx[-1] + 1].set(jnp.broadcast_to(jnp.reshape(v, (-1,)), (len(idx),)))
         return eqx.tree_at(lambda m: m.y0, self, y0)
 
     def describe(self) -> str:

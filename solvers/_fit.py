@@ -2,7 +2,7 @@
 
 Generic machinery, no biology. A fit is described by a :class:`FitProblem`:
 
-* a model and a :class:`~solvers.data.Dataset`;
+* a model and a :class:`~seedsoil.solvers.Dataset`;
 * **observation models** (:class:`Observation`, built with :func:`identity`,
   :func:`relative`, :func:`log10`), each mapping a model output (a state, input or
   observable of the model) to a measured quantity, ``h(x)``:
@@ -14,7 +14,7 @@ Generic machinery, no biology. A fit is described by a :class:`FitProblem`:
     cells, plus background);
 
   ``scale``, ``offset`` and the noise ``sigma`` are numbers, or names of extra
-  parameters (:class:`~models.base.Param`) that can be estimated with the model's;
+  parameters (:class:`~seedsoil.models.Param`) that can be estimated with the model's;
 * **noise models**: ``"normal"`` (``y ~ N(h, sd)``) with ``sd`` the reported standard
   error (default) or ``sigma``; ``"lognormal"`` (``log y ~ N(log h, sd)``) with
   ``sd = stderr / y`` (delta method) or ``sigma``;
@@ -55,6 +55,7 @@ log-scale ranges (requires the optional extra ``seedsoil[bayes]``).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -69,8 +70,8 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from scipy import special  # scipy.stats (slow to import) loads where it is used
 
-from ..models.base import Model, Param, Params
-from ._simulate import simulate
+from ..models.base import Model, Param, Params, UnknownNameError, resolve_name
+from ._simulate import DEFAULT, SolverOptions, resolve_options, simulate
 from .data import Dataset
 from .regimen import Regimen
 
@@ -86,6 +87,9 @@ _TRANSFORMS = ("identity", "relative", "log10")
 _NOISES = ("normal", "lognormal")
 _METHODS = ("lm", "bfgs")
 _LOG2PI = math.log(2.0 * math.pi)
+#: A fit's solver tolerances unless ``options``/keywords say otherwise (tighter than
+#: ``simulate``'s: the optimisers difference the objective).
+_FIT_SOLVER_DEFAULTS = {"rtol": 1e-8, "atol": 1e-10}
 try:
     _OPTX_STATUS = {int(item._value): name for name, item in optx.RESULTS._name_to_item.items()}
 except AttributeError:  # pragma: no cover - private API of optimistix
@@ -128,7 +132,8 @@ class Observation:
 
     def __post_init__(self):
         if self.transform not in _TRANSFORMS:
-            raise ValueError(f"observation {self.observable!r}: unknown transform {self.transform!r}; choose one of {_TRANSFORMS}")
+            raise ValueError(f"observation {self.observable!r}: unknown transform {self.transform!r}; "
+                             f"choose one of {_TRANSFORMS}")
         if self.noise not in _NOISES:
             raise ValueError(f"observation {self.observable!r}: unknown noise {self.noise!r}; choose one of {_NOISES}")
         for key in ("scale", "offset", "sigma"):
@@ -136,7 +141,8 @@ class Observation:
             if v is None and key == "sigma" or isinstance(v, str):
                 continue
             if not (isinstance(v, (int, float)) and math.isfinite(v)):
-                raise ValueError(f"observation {self.observable!r}: {key} must be a finite number or a parameter name; got {v!r}")
+                raise ValueError(f"observation {self.observable!r}: {key} must be a finite number or a parameter "
+                                 f"name; got {v!r}")
         if isinstance(self.sigma, (int, float)) and self.sigma <= 0:
             raise ValueError(f"observation {self.observable!r}: sigma must be > 0; got {self.sigma!r}")
         if isinstance(self.groups, str):
@@ -230,7 +236,7 @@ class _Core(eqx.Module):
     blocks: tuple[_Block, ...] = eqx.field(static=True)
     observations: tuple[Observation, ...] = eqx.field(static=True)
     obs_idx: tuple[tuple[Any, Any, Any], ...] = eqx.field(static=True)
-    sim: tuple = eqx.field(static=True)  # (solver, rtol, atol, max_steps, adjoint)
+    sim: SolverOptions = eqx.field(static=True)  # the problem's options, adjoint set by the caller
 
     # parameter maps -------------------------------------------------------------------
     def u_of_z(self, z: Float[Array, " m"]) -> Float[Array, " m"]:
@@ -255,7 +261,6 @@ class _Core(eqx.Module):
     def moments(self, theta: Float[Array, " n_all"]) -> tuple[Float[Array, " n"], Float[Array, " n"]]:
         """Mean and standard deviation of every data row on the noise scale (``h`` or
         ``log h``); NaN means where the solve failed."""
-        solver, rtol, atol, max_steps, adjoint = self.sim
         p_model = theta[: self.n_model]
         sols = []
         for k, members in enumerate(self.classes):
@@ -263,16 +268,14 @@ class _Core(eqx.Module):
                 c = members[0]
                 P = jnp.where(self.ov_mask[c], self.ov_value[c], p_model)
                 sol = simulate(self.model, self.class_times[k], params=P, y0=self.y0s[c],
-                               regimen=self.class_regimens[k], solver=solver, rtol=rtol, atol=atol,
-                               max_steps=max_steps, adjoint=adjoint, throw=False)
+                               regimen=self.class_regimens[k], options=self.sim, throw=False)
                 sol = jax.tree_util.tree_map(lambda a: a[None], sol)  # add the batch axis back
                 sol = eqx.tree_at(lambda s_: s_.ts, sol, sol.ts[0])
             else:
                 idx = jnp.asarray(members, dtype=jnp.int32)
                 P = jnp.where(self.ov_mask[idx], self.ov_value[idx], p_model[None, :])
                 sol = simulate(self.model, self.class_times[k], params=P, y0=self.y0s[idx],
-                               regimen=self.class_regimens[k], solver=solver, rtol=rtol, atol=atol,
-                               max_steps=max_steps, adjoint=adjoint, throw=False)
+                               regimen=self.class_regimens[k], options=self.sim, throw=False)
             sols.append(sol)
         ms, ss = [], []
         for blk in self.blocks:
@@ -281,7 +284,8 @@ class _Core(eqx.Module):
             x_all = sol[obs.output][blk.member]
             x = x_all[self.row_tidx[blk.start:blk.stop]]
             base = x_all[blk.baseline] if obs.transform == "relative" else None
-            h = _observe(obs, x, base, *(_value(theta, i, v) for i, v in zip(self.obs_idx[blk.obs], (obs.scale, obs.offset))))
+            scale_offset = (_value(theta, i, v) for i, v in zip(self.obs_idx[blk.obs], (obs.scale, obs.offset)))
+            h = _observe(obs, x, base, *scale_offset)
             m = jnp.log(h) if obs.noise == "lognormal" else h
             if obs.sigma is None:
                 s = self.stderr_noise[blk.start:blk.stop]
@@ -410,17 +414,23 @@ class FitProblem:
 
     Args:
         model: the model; its parameter values are the fixed values and default starts.
-        data: a :class:`~solvers.data.Dataset`; rows of groups without a condition, or of
+        data: a :class:`~seedsoil.solvers.Dataset`; rows of groups without a condition, or of
             observables without an observation model, are not used.
         observations: :class:`Observation` objects (at most one per observable and group).
         conditions: :class:`Condition` objects, group names, or tuples
             ``(group, regimen, params_overrides[, y0_overrides])``.
-        free: names of the parameters to estimate (model parameters, flat labels of array
-            entries such as ``w[bone]``, or names of ``extra`` parameters).
-        extra: observation parameters (scale, offset, sigma) as :class:`~models.base.Param`.
-        bounds: ``{name: (lo, hi)}`` ranges for free parameters, inside the declared bounds.
+        free: names of the parameters to estimate, in any form of
+            :func:`~seedsoil.models.base.resolve_name` (``"r"``; a whole array ``"w"``, which frees
+            every entry; one entry ``"w[bone]"``; a composite's ``"bone.k_z"``), or names of
+            ``extra`` parameters. ``problem.free`` lists the free entries by flat label.
+        extra: observation parameters (scale, offset, sigma) as :class:`~seedsoil.models.Param`.
+        bounds: ``{name: (lo, hi)}`` ranges for free parameters, inside the declared bounds
+            (a whole array's range applies to each entry; an entry's own range wins).
         scale: ``{name: "log" | "linear"}``; default ``"log"`` (needs a lower bound >= 0).
-        solver, rtol, atol, max_steps: ODE solver settings (see :func:`~solvers.simulate`).
+        options: ODE solver settings as one :class:`~seedsoil.solvers.SolverOptions`
+            (default: ``SolverOptions(rtol=1e-8, atol=1e-10)``).
+        solver, rtol, atol, max_steps: ODE solver settings (see :func:`~seedsoil.solvers.simulate`);
+            each one given wins over the same field of ``options``.
         mode: ``"callback"`` (default): the model and its sensitivities are compiled once
             and called from the optimisers (fast compilation, shared by every fit, profile
             and sampler of this problem); ``"inline"``: traced into each optimiser (one
@@ -443,73 +453,123 @@ class FitProblem:
         extra: Sequence[Param] = (),
         bounds: Mapping[str, tuple[float, float]] | None = None,
         scale: Mapping[str, str] | None = None,
-        solver: str | None = None,
-        rtol: float = 1e-8,
-        atol: float = 1e-10,
-        max_steps: int = 100_000,
+        options: SolverOptions | None = None,
+        solver: str | None = DEFAULT,
+        rtol: float = DEFAULT,
+        atol: float = DEFAULT,
+        max_steps: int = DEFAULT,
         mode: str = "callback",
     ):
         if mode not in ("callback", "inline"):
             raise ValueError(f"mode must be 'callback' or 'inline'; got {mode!r}")
-        self.mode = mode
         if not isinstance(model, Model):
             raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
         if not isinstance(data, Dataset):
-            raise TypeError(f"data must be a solvers.data.Dataset; got {type(data).__name__}")
-        self.model = model
+            raise TypeError(f"data must be a seedsoil.solvers.Dataset; got {type(data).__name__}")
+        self.mode, self.model, self.data = mode, model, data
         self.extra = Params.from_specs(tuple(extra))
         self.observations = tuple(observations)
         self.conditions = tuple(_as_condition(c) for c in conditions)
-        self.free = tuple(free)
-        if not self.free:
-            raise ValueError("no free parameters given")
-        if len(set(self.free)) != len(self.free):
-            raise ValueError(f"free parameters listed twice: {sorted({n for n in self.free if self.free.count(n) > 1})}")
+        self.options = resolve_options(model, options, defaults=_FIT_SOLVER_DEFAULTS, solver=solver, rtol=rtol,
+                                       atol=atol, max_steps=max_steps)
+        self._declare_parameters()
+        free_idx = self._resolve_free(free)
         if not self.conditions:
             raise ValueError("no conditions given")
         if not self.observations:
             raise ValueError("no observations given")
-        bounds = dict(bounds or {})
-        scale = dict(scale or {})
+        self._estimation_scales(free_idx, dict(bounds or {}), dict(scale or {}))
+        obs_idx = self._observation_parameters()
+        ov_mask, ov_value, y0s = self._condition_overrides()
+        rows_per_block = self._data_blocks()
+        classes, member, class_times, class_regs = self._simulation_classes(rows_per_block)
+        rows = self._noise_scale_rows(rows_per_block, member, class_times)
+        self._needs_sigma_free = any(isinstance(o.sigma, str) and self._labels.index(o.sigma) in free_idx
+                                     for o in self.observations)
+        if self.n_data < len(self.free):
+            warnings.warn(f"{len(self.free)} free parameters for {self.n_data} data points", RuntimeWarning,
+                          stacklevel=2)
+        self._core_args = dict(
+            model=model, theta0=jnp.asarray(self._theta0), ov_mask=jnp.asarray(ov_mask),
+            ov_value=jnp.asarray(ov_value), y0s=jnp.asarray(np.stack(y0s)),
+            class_times=tuple(jnp.asarray(t) for t in class_times), class_regimens=tuple(class_regs),
+            n_model=self._n_model, free_idx=tuple(free_idx), log_scale=self.log_scale,
+            lo=tuple(float(a) for a in self._lo_u), hi=tuple(float(b) for b in self._hi_u), classes=classes,
+            observations=self.observations, obs_idx=tuple(obs_idx), **rows,
+        )
+        self._cores: dict[str, _Core] = {}
+        self._objectives: dict[str, _Objective] = {}
 
-        # parameters: model values then extras, one flat vector --------------------------
-        model_labels = model.params.flat_names()
-        extra_labels = self.extra.flat_names()
-        clash = set(model_labels) & set(extra_labels)
+    # construction steps (each checks what it builds, naming the bad value) -----------------
+    def _declare_parameters(self) -> None:
+        """One flat parameter vector: the model's values, then the extra (observation)
+        parameters; their declarations, flat labels, units and values."""
+        model = self.model
+        if np.asarray(model.params.values).ndim != 1:
+            raise ValueError("the model's parameters must be a single set (no batch axis)")
+        model_labels, extra_labels = model.params.flat_names(), self.extra.flat_names()
+        clash = set(model_labels) & set(extra_labels) | set(model.params.names) & set(self.extra.names)
         if clash:
             raise ValueError(f"extra parameters {sorted(clash)} clash with model parameters")
-        labels = model_labels + extra_labels
-        self._labels = labels
-        lo_all = np.concatenate([model.params.lower_upper()[0], self.extra.lower_upper()[0]])
-        hi_all = np.concatenate([model.params.lower_upper()[1], self.extra.lower_upper()[1]])
-        specs = [s for s in model.params.specs for _ in range(s.size)] + [s for s in self.extra.specs for _ in range(s.size)]
-        self._units = {lab: s.unit for lab, s in zip(labels, specs)}
-        for name in list(bounds) + list(scale):
-            if name not in self.free:
-                raise ValueError(f"bounds/scale given for {name!r}, which is not a free parameter; free: {list(self.free)}")
-        free_idx, log_scale, lo_u, hi_u, nat_bounds = [], [], [], [], []
-        for name in self.free:
-            if name not in labels:
-                raise ValueError(f"unknown parameter {name!r}; model parameters: {list(model_labels)}"
-                                 + (f", extra: {list(extra_labels)}" if extra_labels else ""))
-            i = labels.index(name)
+        self._specs = model.params.specs + self.extra.specs
+        self._labels = model_labels + extra_labels
+        self._n_model = len(model_labels)
+        self._units = {lab: s.unit for lab, s in zip(self._labels, (s for s in self._specs for _ in range(s.size)))}
+        self._theta0 = np.concatenate([np.asarray(model.params.values, dtype=float),
+                                       np.asarray(self.extra.values, dtype=float)])
+
+    def _index(self, name: str) -> tuple[int, ...]:
+        """Flat indices of a model or extra parameter name (every form of
+        :func:`~seedsoil.models.base.resolve_name`), or :class:`~seedsoil.models.base.UnknownNameError`."""
+        return resolve_name(self._specs, name, kind="parameter", owner=self.model.name)[0]
+
+    def _resolve_free(self, free: Sequence[str]) -> list[int]:
+        """Flat indices of the free parameters; ``self.free`` becomes their flat labels (a
+        whole array parameter ``"w"`` frees every entry, ``"w[bone]"`` one)."""
+        if isinstance(free, str):
+            free = (free,)
+        if not free:
+            raise ValueError("no free parameters given")
+        idx = [i for name in free for i in self._index(name)]
+        twice = sorted({self._labels[i] for i in idx if idx.count(i) > 1})
+        if twice:
+            raise ValueError(f"free parameters listed twice: {twice}")
+        self.free = tuple(self._labels[i] for i in idx)
+        return idx
+
+    def _estimation_scales(self, free_idx: list[int], bounds: dict, scale: dict) -> None:
+        """Ranges (declared bounds narrowed by ``bounds``) and scales (log unless ``scale``
+        says linear) of the free parameters; sets ``bounds``, ``log_scale`` and the range on
+        the estimation scale. Keys name a parameter or one entry (an entry wins)."""
+        lo_all = np.concatenate([self.model.params.lower_upper()[0], self.extra.lower_upper()[0]])
+        hi_all = np.concatenate([self.model.params.lower_upper()[1], self.extra.lower_upper()[1]])
+        per_entry: dict[str, dict[int, Any]] = {"bounds": {}, "scale": {}}
+        for what, given in (("bounds", bounds), ("scale", scale)):
+            for name in sorted(given, key=lambda k: "[" in k):  # whole parameters first: entries win
+                for i in self._index(name):
+                    if i not in free_idx:
+                        raise ValueError(f"bounds/scale given for {name!r}, which is not a free parameter; "
+                                         f"free: {list(self.free)}")
+                    per_entry[what][i] = (name, given[name])
+        log_scale, lo_u, hi_u, nat_bounds = [], [], [], []
+        for i, label in zip(free_idx, self.free):
             lo, hi = float(lo_all[i]), float(hi_all[i])
-            if name in bounds:
-                ulo, uhi = (float(b) for b in bounds[name])
+            if i in per_entry["bounds"]:
+                key, rng = per_entry["bounds"][i]
+                ulo, uhi = (float(b) for b in rng)
                 if not (ulo < uhi) or ulo < lo or uhi > hi or math.isnan(ulo) or math.isnan(uhi):
-                    raise ValueError(f"bounds for {name!r} must satisfy {lo} <= lo < hi <= {hi} (declared); got {bounds[name]}")
+                    raise ValueError(f"bounds for {key!r} must satisfy {lo} <= lo < hi <= {hi} (declared); got {rng}")
                 lo, hi = ulo, uhi
-            kind = scale.get(name, "log")
+            key, kind = per_entry["scale"].get(i, (label, "log"))
             if kind not in ("log", "linear"):
-                raise ValueError(f"scale for {name!r} must be 'log' or 'linear'; got {kind!r}")
+                raise ValueError(f"scale for {key!r} must be 'log' or 'linear'; got {kind!r}")
             if kind == "log":
                 if lo < 0:
-                    raise ValueError(f"parameter {name!r} may be negative (bounds {[lo, hi]}): log scale impossible; "
-                                     f"pass scale={{{name!r}: 'linear'}} or positive bounds")
+                    raise ValueError(f"parameter {label!r} may be negative (bounds {[lo, hi]}): log scale impossible; "
+                                     f"pass scale={{{label!r}: 'linear'}} or positive bounds")
                 a, b = (math.log(lo) if lo > 0 else -math.inf), (math.log(hi) if math.isfinite(hi) else math.inf)
             else:
                 a, b = lo, hi
-            free_idx.append(i)
             log_scale.append(kind == "log")
             lo_u.append(a)
             hi_u.append(b)
@@ -517,17 +577,15 @@ class FitProblem:
         self.bounds = dict(zip(self.free, nat_bounds))
         self.log_scale = tuple(log_scale)
         self._lo_u, self._hi_u = np.asarray(lo_u), np.asarray(hi_u)
-        theta0 = np.concatenate([np.asarray(model.params.values, dtype=float), np.asarray(self.extra.values, dtype=float)])
-        if np.asarray(model.params.values).ndim != 1:
-            raise ValueError("the model's parameters must be a single set (no batch axis)")
-        self._theta0 = theta0
 
-        # observation parameter names ------------------------------------------------------
-        obs_idx = []
+    def _observation_parameters(self) -> list[tuple[int | None, int | None, int | None]]:
+        """Each observation's output checked (a scalar output of the model), and the flat
+        index of its ``scale``, ``offset`` and ``sigma`` when they name parameters."""
         outputs = self._outputs()
+        obs_idx = []
         for o in self.observations:
             if o.output not in outputs:
-                raise ValueError(f"observation {o.observable!r}: model {model.name!r} has no output {o.output!r}; "
+                raise ValueError(f"observation {o.observable!r}: model {self.model.name!r} has no output {o.output!r}; "
                                  f"known: {sorted(outputs)}")
             if outputs[o.output] != ():
                 raise ValueError(f"observation {o.observable!r}: output {o.output!r} has shape {outputs[o.output]}; "
@@ -535,34 +593,42 @@ class FitProblem:
             idx = []
             for key in ("scale", "offset", "sigma"):
                 v = getattr(o, key)
-                if isinstance(v, str):
-                    if v not in labels:
-                        raise ValueError(f"observation {o.observable!r}: {key} {v!r} is not a parameter; "
-                                         f"declare it in extra=(Param({v!r}, ...),)")
-                    idx.append(labels.index(v))
-                else:
-                    idx.append(None)
+                idx.append(self._observation_parameter(o, key, v) if isinstance(v, str) else None)
             obs_idx.append(tuple(idx))
+        return obs_idx
 
-        # conditions: overrides, initial states, simulation classes ------------------------------
+    def _observation_parameter(self, o: Observation, key: str, name: str) -> int:
+        """Flat index of the one parameter entry an observation's ``scale``/``offset``/``sigma`` names."""
+        try:
+            idx = self._index(name)
+        except UnknownNameError as e:
+            hint = f" (did you mean {' or '.join(map(repr, e.suggestions))}?)" if e.suggestions else ""
+            raise ValueError(f"observation {o.observable!r}: {key} {name!r} is not a parameter{hint}; "
+                             f"declare it in extra=(Param({name!r}, ...),)") from None
+        if len(idx) != 1:
+            raise ValueError(f"observation {o.observable!r}: {key} {name!r} has {len(idx)} entries; name one, "
+                             f"e.g. {self._labels[idx[0]]!r}")
+        return idx[0]
+
+    def _condition_overrides(self) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Per condition: which model parameter entries it fixes and to what values, its
+        initial state, and its regimen checked (no batch axis, no dose before ``t0``)."""
+        model, n_model = self.model, self._n_model
         groups = [c.group for c in self.conditions]
         if len(set(groups)) != len(groups):
             raise ValueError(f"several conditions for one group: {groups}")
-        unknown = [g for g in groups if g not in data.groups]
+        unknown = [g for g in groups if g not in self.data.groups]
         if unknown:
-            raise ValueError(f"conditions for groups {unknown} that have no data; groups in the data: {list(data.groups)}")
-        n_model = len(model_labels)
+            raise ValueError(f"conditions for groups {unknown} that have no data; groups in the data: "
+                             f"{list(self.data.groups)}")
         ov_mask = np.zeros((len(groups), n_model), dtype=bool)
         ov_value = np.zeros((len(groups), n_model))
         y0s = []
         for ci, c in enumerate(self.conditions):
             if c.params:
-                p = model.params.replace(**dict(c.params))  # raises on unknown names or bad values
-                changed = np.zeros(n_model, dtype=bool)
+                p = model.params.replace_named(dict(c.params), owner=model.name)  # unknown names, bad values
                 for key in c.params:
-                    start, stop, _ = model.params.layout[key]
-                    changed[start:stop] = True
-                ov_mask[ci] = changed
+                    ov_mask[ci, list(model.param_index(key))] = True
                 ov_value[ci] = np.asarray(p.values)
             y0s.append(np.asarray(model.with_y0(**dict(c.y0)).y0 if c.y0 else model.y0, dtype=float))
             if c.regimen is not None and not isinstance(c.regimen, Regimen):
@@ -573,8 +639,13 @@ class FitProblem:
                     raise ValueError(f"condition {c.group!r}: the regimen must not have a batch axis")
                 if c.regimen.n_events and np.any(np.asarray(c.regimen.event_time) < c.t0):
                     raise ValueError(f"condition {c.group!r}: dose before the start time t0 = {c.t0}")
+        return ov_mask, ov_value, y0s
 
-        # data rows used, in blocks (condition, observation) ---------------------------------
+    def _data_blocks(self) -> list[tuple[int, int, np.ndarray]]:
+        """The data rows used, as blocks ``(condition, observation, row indices sorted by
+        time)``; each observation claims its groups once, and every condition and
+        observation model must get data."""
+        data, groups = self.data, [c.group for c in self.conditions]
         claimed: dict[tuple[str, str], int] = {}
         for k, o in enumerate(self.observations):
             for g in (o.groups if o.groups is not None else groups):
@@ -596,8 +667,9 @@ class FitProblem:
                 used_obs.add(o.observable)
                 early = data.time[sel] < c.t0
                 if early.any():
-                    raise ValueError(f"{data.source} line {int(data.lines[sel[early][0]])}: time {data.time[sel[early][0]]} "
-                                     f"is before the start t0 = {c.t0} of condition {c.group!r}")
+                    raise ValueError(f"{data.source} line {int(data.lines[sel[early][0]])}: time "
+                                     f"{data.time[sel[early][0]]} is before the start t0 = {c.t0} of condition "
+                                     f"{c.group!r}")
                 rows_per_block.append((ci, k, sel))
         missing = [o.observable for o in self.observations if o.observable not in used_obs]
         if missing:
@@ -605,8 +677,13 @@ class FitProblem:
         without = [c.group for ci, c in enumerate(self.conditions) if not any(b[0] == ci for b in rows_per_block)]
         if without:
             raise ValueError(f"conditions {without} have no data for any observation model")
+        return rows_per_block
 
-        # classes of conditions simulated together --------------------------------------------
+    def _simulation_classes(self, rows_per_block) -> tuple[tuple, dict, list[np.ndarray], list]:
+        """Conditions simulated together (same start time and regimen structure: one
+        vmapped solve each), each class's save times and stacked regimens, and where each
+        condition sits (``{condition: (class, member)}``)."""
+
         def key(c: Condition):
             reg = c.regimen
             struct = None if reg is None else (jax.tree_util.tree_structure(reg),
@@ -623,12 +700,12 @@ class FitProblem:
             ts = {float(self.conditions[members[0]].t0)}
             for ci, k, sel in rows_per_block:
                 if ci in members:
-                    ts.update(data.time[sel].tolist())
+                    ts.update(self.data.time[sel].tolist())
                     o = self.observations[k]
                     if o.transform == "relative" and o.baseline_time is not None:
                         if o.baseline_time < self.conditions[ci].t0:
-                            raise ValueError(f"observation {o.observable!r}: baseline_time {o.baseline_time} is before "
-                                             f"the start of condition {self.conditions[ci].group!r}")
+                            raise ValueError(f"observation {o.observable!r}: baseline_time {o.baseline_time} is "
+                                             f"before the start of condition {self.conditions[ci].group!r}")
                         ts.add(float(o.baseline_time))
             class_times.append(np.asarray(sorted(ts)))
             regs = [self.conditions[ci].regimen for ci in members]
@@ -636,7 +713,13 @@ class FitProblem:
                 class_regs.append(regs[0])
             else:
                 class_regs.append(jax.tree_util.tree_map(lambda *a: jnp.stack(a), *regs))
+        return classes, member, class_times, class_regs
 
+    def _noise_scale_rows(self, rows_per_block, member, class_times) -> dict[str, Any]:
+        """The data on the noise scale (log for log-normal rows, with its Jacobian term),
+        one :class:`_Block` per (condition, observation), the index of each row's time in
+        its class's save times; sets ``n_data`` and ``rows``."""
+        data = self.data
         blocks, tidx, y_noise, sd_noise = [], [], [], []
         logjac = 0.0
         start = 0
@@ -653,7 +736,8 @@ class FitProblem:
             if o.noise == "lognormal":
                 if np.any(y <= 0):
                     bad = int(data.lines[sel[y <= 0][0]])
-                    raise ValueError(f"{data.source} line {bad}: log-normal noise for {o.observable!r} needs values > 0")
+                    raise ValueError(f"{data.source} line {bad}: log-normal noise for {o.observable!r} needs "
+                                     "values > 0")
                 y_noise.append(np.log(y))
                 sd_noise.append(se / y)
                 logjac += float(np.sum(np.log(y)))
@@ -663,28 +747,29 @@ class FitProblem:
             tidx.append(ti)
             blocks.append(_Block(cls, j, k, start, start + len(sel), base))
             start += len(sel)
-            self._rows.extend((self.conditions[ci].group, o.observable, float(tt), float(yy), float(ss), int(data.lines[r]))
-                              for tt, yy, ss, r in zip(t, y, se, sel))
-        self.data = data
+            self._rows.extend((self.conditions[ci].group, o.observable, float(tt), float(yy), float(ss),
+                               int(data.lines[r])) for tt, yy, ss, r in zip(t, y, se, sel))
         self.n_data = start
-        self._needs_sigma_free = any(o.sigma is not None and isinstance(o.sigma, str) and labels.index(o.sigma) in free_idx
-                                     for o in self.observations)
-        if self.n_data < len(self.free):
-            warnings.warn(f"{len(self.free)} free parameters for {self.n_data} data points", RuntimeWarning, stacklevel=2)
-        self._core_args = dict(
-            model=model, theta0=jnp.asarray(theta0), ov_mask=jnp.asarray(ov_mask), ov_value=jnp.asarray(ov_value),
-            y0s=jnp.asarray(np.stack(y0s)), class_times=tuple(jnp.asarray(t) for t in class_times),
-            class_regimens=tuple(class_regs), row_tidx=jnp.asarray(np.concatenate(tidx), dtype=jnp.int32),
-            y_noise=jnp.asarray(np.concatenate(y_noise)), stderr_noise=jnp.asarray(np.concatenate(sd_noise)),
-            logjac=jnp.asarray(logjac), n_model=n_model, free_idx=tuple(free_idx), log_scale=self.log_scale,
-            lo=tuple(lo_u), hi=tuple(hi_u), classes=classes, blocks=tuple(blocks), observations=self.observations,
-            obs_idx=tuple(obs_idx),
-        )
-        self._sim = (solver, rtol, atol, max_steps)
-        self._cores: dict[str, _Core] = {}
-        self._objectives: dict[str, _Objective] = {}
+        return dict(row_tidx=jnp.asarray(np.concatenate(tidx), dtype=jnp.int32),
+                    y_noise=jnp.asarray(np.concatenate(y_noise)), stderr_noise=jnp.asarray(np.concatenate(sd_noise)),
+                    logjac=jnp.asarray(logjac), blocks=tuple(blocks))
 
     # helpers ----------------------------------------------------------------------------
+    def _free_label(self, name: str, strict: bool = True) -> str | None:
+        """The flat label of the free parameter entry ``name`` names (any form of
+        :func:`~seedsoil.models.base.resolve_name`: ``"r"``, ``"w[bone]"``, ``"w[0]"``). A name that
+        is not one free entry raises ``ValueError`` (``strict``) or gives ``None``."""
+        try:
+            idx = self._index(name) if isinstance(name, str) else ()
+        except UnknownNameError:
+            idx = ()
+        label = self._labels[idx[0]] if len(idx) == 1 else None
+        if label not in self.free:
+            if strict:
+                raise ValueError(f"{name!r} is not a free parameter of this fit; free: {list(self.free)}")
+            return None
+        return label
+
     def _outputs(self) -> dict[str, tuple[int, ...]]:
         m = self.model
         out = {s.name: s.shape for s in m.states}
@@ -696,7 +781,7 @@ class FitProblem:
         """The jittable objective (forward-mode sensitivities for the optimisers,
         ``"reverse"`` for gradient-based samplers)."""
         if adjoint not in self._cores:
-            self._cores[adjoint] = _Core(**self._core_args, sim=self._sim + (adjoint,))
+            self._cores[adjoint] = _Core(**self._core_args, sim=dataclasses.replace(self.options, adjoint=adjoint))
         return self._cores[adjoint]
 
     def objective(self, adjoint: str = "forward") -> _Objective:
@@ -724,12 +809,13 @@ class FitProblem:
         """Free parameter values (natural units; dict by name or array in ``free`` order)
         on the estimation scale."""
         if isinstance(values, Mapping):
-            unknown = [k for k in values if k not in self.free]
+            keys = {k: self._free_label(k, strict=False) for k in values}
+            unknown = [k for k, lab in keys.items() if lab is None]
             if unknown:
                 raise ValueError(f"{unknown} are not free parameters; free: {list(self.free)}")
             theta = self._theta0[[self._labels.index(n) for n in self.free]].copy()
             for k, v in values.items():
-                theta[self.free.index(k)] = float(v)
+                theta[self.free.index(keys[k])] = float(v)
         else:
             theta = np.asarray(values, dtype=float).reshape(len(self.free))
         for n, v in zip(self.free, theta):
@@ -777,7 +863,7 @@ class FitProblem:
         """Model parameters and extra parameters with free values set (natural units)."""
         theta = self._theta0.copy()
         for k, v in values.items():
-            theta[self._labels.index(k)] = v
+            theta[self._labels.index(self._free_label(k))] = v
         n = len(self.model.params.flat_names())
         return self.model.params.with_values(jnp.asarray(theta[:n])), (
             self.extra.with_values(jnp.asarray(theta[n:])) if self.extra.specs else self.extra)
@@ -914,14 +1000,14 @@ class FitResult:
         m, s, _, _ = _moments_jac(core, jnp.asarray(self.u))
         return np.asarray((core.y_noise - m) / s)
 
-    def predict(self, times: ArrayLike | None = None, n_points: int = 101) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    def predict(self, times: ArrayLike | None = None,
+                n_points: int = 101) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
         """Model predictions in measured units for plotting: ``{(group, observable):
         (times, values)}`` at ``times`` (default: ``n_points`` from each condition's start
         to its last measurement)."""
         prob = self.problem
         p_model = prob.params_at(self.values)
         theta = np.concatenate([np.asarray(p_model[0].values), np.asarray(p_model[1].values)])
-        labels = prob._labels
         out = {}
         for c in prob.conditions:
             obs = [(k, o) for k, o in enumerate(prob.observations)
@@ -929,19 +1015,20 @@ class FitResult:
                    and np.any((prob.data.group == c.group) & (prob.data.observable == o.observable))]
             if not obs:
                 continue
-            t_last = max(float(np.max(prob.data.time[(prob.data.group == c.group) & (prob.data.observable == o.observable)]))
+            in_group = prob.data.group == c.group
+            t_last = max(float(np.max(prob.data.time[in_group & (prob.data.observable == o.observable)]))
                          for _, o in obs)
             grid = np.linspace(c.t0, max(t_last, c.t0 + 1e-9), n_points) if times is None else np.asarray(times, float)
             extra_t = [c.t0] + [o.baseline_time for _, o in obs if o.baseline_time is not None]
             ts = np.unique(np.concatenate([grid, extra_t]))
             pm = p_model[0].replace(**dict(c.params)) if c.params else p_model[0]
             sol = simulate(prob.model, ts, params=pm, y0=dict(c.y0) or None, regimen=c.regimen,
-                           solver=prob._sim[0], rtol=prob._sim[1], atol=prob._sim[2], max_steps=prob._sim[3], throw=False)
+                           options=dataclasses.replace(prob.options, adjoint="reverse"), throw=False)
             for _, o in obs:
                 x = np.asarray(sol[o.output])
                 bt = c.t0 if o.baseline_time is None else o.baseline_time
                 base = x[int(np.searchsorted(ts, bt))]
-                vals = [theta[labels.index(v)] if isinstance(v, str) else v for v in (o.scale, o.offset)]
+                vals = [theta[prob._index(v)[0]] if isinstance(v, str) else v for v in (o.scale, o.offset)]
                 h = np.asarray(_observe(o, jnp.asarray(x), jnp.asarray(base), *(jnp.asarray(v) for v in vals)))
                 keep = np.isin(ts, grid)
                 out[(c.group, o.observable)] = (ts[keep], h[keep])
@@ -1034,7 +1121,8 @@ def _wald(fim: np.ndarray, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray
     (numerically) null direction of the information get ``se = inf``."""
     m = fim.shape[0]
     if not np.all(np.isfinite(fim)):
-        warnings.warn("Fisher information is not finite at the estimate; no Wald intervals", RuntimeWarning, stacklevel=3)
+        warnings.warn("Fisher information is not finite at the estimate; no Wald intervals", RuntimeWarning,
+                      stacklevel=3)
         return np.full((m, m), np.nan), np.full(m, np.nan)
     w, v = np.linalg.eigh(0.5 * (fim + fim.T))
     tol = max(float(w.max()), 1e-300) * 1e-10
@@ -1115,10 +1203,8 @@ def profile(
     4 Wald standard errors (or the whole finite range when the Wald se is not finite),
     clipped to the parameter's range. With odd ``n_points`` the estimate is a grid point.
     """
-    from scipy import stats
     prob = result.problem
-    if name not in prob.free:
-        raise ValueError(f"{name!r} is not a free parameter of this fit; free: {list(prob.free)}")
+    name = prob._free_label(name)  # any name form of one free entry; ValueError otherwise
     i = prob.free.index(name)
     lo, hi = prob.u_range()
     if values is not None:
@@ -1143,8 +1229,8 @@ def profile(
     u_fixed = np.tile(result.u, (k, 1))
     u_fixed[:, i] = grid
     z0 = np.tile(result.z, (k, 1))
-    _, u, nll, code, _ = _optimise(prob.objective("forward"), jnp.asarray(z0), jnp.asarray(mask), jnp.asarray(u_fixed), result.method,
-                                   float(rtol), float(atol), int(max_steps))
+    _, u, nll, code, _ = _optimise(prob.objective("forward"), jnp.asarray(z0), jnp.asarray(mask), jnp.asarray(u_fixed),
+                                   result.method, float(rtol), float(atol), int(max_steps))
     u, nll, code = np.asarray(u), np.asarray(nll), np.asarray(code)
     ok = (code == 0) & np.isfinite(nll)
     best = min(result.nll, float(np.nanmin(np.where(ok, nll, np.nan))) if ok.any() else np.inf)
@@ -1152,7 +1238,7 @@ def profile(
         warnings.warn(f"profile of {name!r} found a lower NLL ({best:.6g}) than the fit ({result.nll:.6g}): the fit "
                       "did not reach the optimum", RuntimeWarning, stacklevel=2)
     delta = 2.0 * (nll - best)
-    threshold = float(stats.chi2.ppf(level, 1))
+    threshold = float(special.ndtri(0.5 + level / 2) ** 2)  # chi2(1) quantile, as CHI2_95 (bit for bit at 0.95)
     ci_u = _crossings(grid, delta, threshold)
     ci = tuple((math.exp(c) if prob.log_scale[i] else c) if np.isfinite(c) else math.nan for c in ci_u)
     others = {n: prob.from_u(u)[:, j] for j, n in enumerate(prob.free) if j != i}

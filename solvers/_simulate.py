@@ -9,22 +9,21 @@ stop with ``diffrax.diffeqsolve``, then applies the event or records the state t
 gives the saves in between).
 Event times are data, not structure, so any parameters and any regimen with the same
 number of events reuse one compiled function, and ``jax.vmap`` batches over either.
-Top-level calls keep that function on disk (:mod:`solvers.programs`), so a new Python
+Top-level calls keep that function on disk (:mod:`seedsoil.solvers.programs`), so a new Python
 session reuses it without tracing or compiling again.
 
 Default solver: chosen from the model's ``stiff`` flag. Non-stiff models (the three
 literature bone models, the cascade with quasi-steady CTCs) get ``Tsit5`` (explicit
 5th-order Runge-Kutta); stiff ones get ``Kvaerno5`` (L-stable ESDIRK) with the PID
 coefficients diffrax recommends for implicit methods. Default tolerances rtol 1e-6,
-atol 1e-9. ``bench/bench_ayati2010.py`` measured the choice on Ayati 2010: Kvaerno5 took
-about six times the steps of Tsit5 (half of them rejected, its chord iterations limiting
-the step) and was less accurate, so an implicit default would cost speed and accuracy
-where nothing is stiff.
+atol 1e-9. An implicit method on a non-stiff model takes more steps and is no more
+accurate; the measurements behind this choice are on the performance page of the docs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,12 +38,23 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._config import require_x64
-from ..models.base import Model, Params, View, is_concrete
+from ..models.base import Model, Params, UnknownNameError, View, is_concrete, resolve_name
 from . import programs
 from .reciprocal import reciprocal_divisions
 from .regimen import Regimen
 
 __all__ = ["simulate", "Solution", "SolveError", "SolverOptions", "STATUS", "trace_count"]
+
+
+class _Default:
+    """Marks a solver keyword that was not given (so ``options=`` or the default applies)."""
+
+    def __repr__(self) -> str:
+        return "<default>"
+
+
+#: Default of every solver keyword of ``simulate``, ``sweep``, ... : "not given".
+DEFAULT: Any = _Default()
 
 #: Meaning of ``Solution.code`` (and the strings of ``Solution.status``).
 STATUS = (
@@ -83,9 +93,15 @@ class SolveError(RuntimeError):
 class SolverOptions:
     """Numerical settings (static: changing them compiles a new function).
 
+    One ``SolverOptions`` travels through every entry point (``simulate``, ``sweep``,
+    ``local_sensitivity``, ``morris``, ``sobol``, ``FitProblem``) as ``options=``; their
+    solver keywords (``rtol=...``) are still accepted and win over the same field of
+    ``options`` (see :func:`resolve_options`).
+
     Attributes:
         solver: one of ``tsit5``, ``dopri5``, ``dopri8`` (explicit) or ``kvaerno5``,
-            ``kvaerno4``, ``kvaerno3`` (implicit, for stiff models).
+            ``kvaerno4``, ``kvaerno3`` (implicit, for stiff models); ``None`` (default):
+            ``kvaerno5`` for a model flagged ``stiff``, else ``tsit5``.
         rtol, atol: tolerances of the PID step-size controller (> 0).
         max_steps: step budget of each segment (between two stops).
         step_to_saves: end a solver segment on every save time (default), so saved
@@ -103,27 +119,25 @@ class SolverOptions:
             times where ``C(c + r, r) >= n``). Every checkpoint costs a copy of the solver
             state in every segment, whether used or not, and the solve is split at every
             save and event, so segments are short (about 22 Tsit5 steps between the
-            monthly saves of the full bone-metastasis model). Default 32: on that model's
-            fitting loss (bench_full.py) the gradient takes 0.67x the time it takes with
-            diffrax's default for ``max_steps`` (``None``, about ``sqrt(2 max_steps)`` =
-            446 copies), and 0.9x that of 8 checkpoints (interleaved runs in one process,
-            each setting compiled on its own); the gradient is the same, bit for bit.
+            monthly saves of the full bone-metastasis model). Default 32; ``None`` gives
+            diffrax's default for ``max_steps`` (about ``sqrt(2 max_steps)`` copies). The
+            gradient is the same, bit for bit, whatever the count; only its time changes
+            (measured on the performance page).
         vmap_size: how a batch is solved. ``None`` (default): all members in one
             ``jax.vmap``, which steps every member until the slowest has finished. An
             integer ``k``: ``jax.lax.map`` with ``batch_size=k``, i.e. groups of ``k``
             vmapped members one after the other inside the same compiled function;
             ``k = 1`` solves members sequentially, each with its own step count (for
-            members whose step counts differ widely). On the project's 2-core CPU a
-            vmapped member of the full bone-metastasis model (352 states) took 0.50-0.56x
-            the time of one solved in sequence, and of the 17-state bone + drugs model
-            0.29-0.32x (bench/bench_full.py at commit 7d46699, perturbations of sigma 0.1).
+            members whose step counts differ widely). The results are the same either
+            way; which is faster depends on the model and the machine (the performance
+            page compares both).
         reciprocals: evaluate the right-hand side with every division as a product with a
-            reciprocal (default; :mod:`solvers.reciprocal`: the same values to rounding, a
-            faster forward solve and fewer kernels in the reverse pass, measured by
-            ``bench/bench_reciprocal.py``), or ``False`` for the model's plain divisions.
+            reciprocal (default; :mod:`seedsoil.solvers.reciprocal`: the same values to rounding, a
+            faster forward solve and fewer kernels in the reverse pass, see the performance
+            page), or ``False`` for the model's plain divisions.
     """
 
-    solver: str = "tsit5"
+    solver: str | None = None
     rtol: float = 1e-6
     atol: float = 1e-9
     max_steps: int = 100_000
@@ -136,7 +150,7 @@ class SolverOptions:
     def __post_init__(self):
         if self.adjoint not in _ADJOINTS:
             raise ValueError(f"unknown adjoint {self.adjoint!r}; choose one of {sorted(_ADJOINTS)}")
-        if self.solver not in _SOLVERS:
+        if self.solver is not None and self.solver not in _SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(_SOLVERS)}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
@@ -150,6 +164,29 @@ class SolverOptions:
             raise ValueError(f"reciprocals must be True or False; got {self.reciprocals!r}")
         if self.checkpoints is not None and not (isinstance(self.checkpoints, int) and self.checkpoints > 0):
             raise ValueError(f"checkpoints must be None or a positive integer; got {self.checkpoints!r}")
+
+
+def resolve_options(model: Model, options: SolverOptions | None = None, defaults: Mapping[str, Any] | None = None,
+                    **overrides: Any) -> SolverOptions:
+    """The one :class:`SolverOptions` of a call: ``options`` (or ``SolverOptions(**defaults)``
+    when not given), with every keyword that was given (not :data:`DEFAULT`) replacing its
+    field -- a keyword wins over ``options`` -- and ``solver=None`` chosen from the model's
+    ``stiff`` flag (a keyword ``solver=None`` counts as not given: it is the automatic
+    choice, so it keeps ``options.solver``). ``TypeError`` names an unknown setting;
+    ``ValueError`` a bad value."""
+    if options is not None and not isinstance(options, SolverOptions):
+        raise TypeError(f"options must be a SolverOptions; got {type(options).__name__}")
+    fields = SolverOptions.__dataclass_fields__
+    unknown = [k for k in list(overrides) + list(defaults or {}) if k not in fields]
+    if unknown:
+        raise TypeError(f"unknown solver setting(s) {unknown}; SolverOptions has {list(fields)}")
+    opts = options if options is not None else SolverOptions(**dict(defaults or {}))
+    given = {k: v for k, v in overrides.items() if v is not DEFAULT and not (k == "solver" and v is None)}
+    if given:
+        opts = dataclasses.replace(opts, **given)
+    if opts.solver is None:
+        opts = dataclasses.replace(opts, solver="kvaerno5" if model.stiff else "tsit5")
+    return opts
 
 
 # --------------------------------------------------------------------------------------
@@ -236,7 +273,7 @@ def _field(t, y, args):
 
 def _field_reciprocals(t, y, args):
     """The model's right-hand side, divisions evaluated as products with reciprocals
-    (:mod:`solvers.reciprocal`; ``SolverOptions.reciprocals``)."""
+    (:mod:`seedsoil.solvers.reciprocal`; ``SolverOptions.reciprocals``)."""
     model, p, forcing = args
     return reciprocal_divisions(model.vector_field)(t, y, p, forcing)
 
@@ -252,8 +289,9 @@ def _checks_without_callbacks():
     cache ("uses host callbacks", jax/_src/compiler.py): every new Python process compiled
     the full model again (about 5 s of XLA). Our segments and save times are sorted and
     clipped by construction, so the checks cannot fire; if one did, its output would be
-    NaN, which :func:`simulate` reports as a failed trajectory (``nonfinite_state``). equinox reads the mode from a module global when a check is
-    traced (``equinox/_errors.py``); we switch it only while tracing our solve, and only
+    NaN, which :func:`simulate` reports as a failed trajectory (``nonfinite_state``).
+    equinox reads the mode from a module global when a check is traced
+    (``equinox/_errors.py``); we switch it only while tracing our solve, and only
     from the default ``raise`` (a user's ``breakpoint``/``off`` is kept).
     """
     import equinox._errors as errors
@@ -442,15 +480,16 @@ def simulate(
     y0: Mapping[str, Any] | ArrayLike | None = None,
     regimen: Regimen | None = None,
     *,
-    solver: str | None = None,
-    rtol: float = 1e-6,
-    atol: float = 1e-9,
-    max_steps: int = 100_000,
-    step_to_saves: bool = True,
-    adjoint: str = "reverse",
-    vmap_size: int | None = None,
-    checkpoints: int | None = 32,
-    reciprocals: bool = True,
+    options: SolverOptions | None = None,
+    solver: str | None = DEFAULT,
+    rtol: float = DEFAULT,
+    atol: float = DEFAULT,
+    max_steps: int = DEFAULT,
+    step_to_saves: bool = DEFAULT,
+    adjoint: str = DEFAULT,
+    vmap_size: int | None = DEFAULT,
+    checkpoints: int | None = DEFAULT,
+    reciprocals: bool = DEFAULT,
     throw: bool = True,
 ) -> Solution:
     """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
@@ -460,16 +499,18 @@ def simulate(
         times: 1-D, strictly increasing, finite save times in days; the solve starts at
             ``times[0]`` from ``y0``.
         params: ``None`` (the model's defaults), a ``{name: value}`` mapping of overrides,
-            a :class:`~models.base.Params`, or a flat value vector. A leading batch axis
+            a :class:`~seedsoil.models.Params`, or a flat value vector. A leading batch axis
             (``(B, n)`` values, or overrides given as length-B arrays) solves B sets at once.
         y0: ``None`` (the model's), a ``{state: value}`` mapping of overrides, or a flat
             vector ``(n,)`` or batch ``(B, n)``.
-        regimen: a :class:`~solvers.regimen.Regimen` (``None``: no doses). Its arrays may
+        regimen: a :class:`~seedsoil.solvers.Regimen` (``None``: no doses). Its arrays may
             carry a leading batch axis ``B``.
+        options: the solver settings as one :class:`SolverOptions` (default:
+            ``SolverOptions()``).
         solver: ``None`` picks ``kvaerno5`` for models flagged ``stiff`` and ``tsit5``
             otherwise; or name one (see :class:`SolverOptions`).
         rtol, atol, max_steps, step_to_saves, adjoint, vmap_size, checkpoints, reciprocals: see
-            :class:`SolverOptions`.
+            :class:`SolverOptions`; each one given wins over the same field of ``options``.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
             ``sol.status`` / ``sol.failures()``; the other members are unaffected.
@@ -487,11 +528,9 @@ def simulate(
     if not isinstance(model, Model):
         raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
     require_x64()
-    if solver is None:
-        solver = "kvaerno5" if model.stiff else "tsit5"
-    opts = SolverOptions(solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
-                         step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
-                         checkpoints=checkpoints, reciprocals=reciprocals)
+    opts = resolve_options(model, options, solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
+                           step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
+                           checkpoints=checkpoints, reciprocals=reciprocals)
     times = _check_times(times)
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0)
@@ -534,7 +573,8 @@ def simulate(
         bad = ~sol.ok
         nan_where = lambda a: jnp.where(jnp.reshape(bad, bad.shape + (1,) * (a.ndim - bad.ndim)), jnp.nan, a)
         sol = eqx.tree_at(lambda s: (s.ys, s.inputs, s.observables), sol,
-                          (nan_where(sol.ys), nan_where(sol.inputs), jax.tree_util.tree_map(nan_where, sol.observables)))
+                          (nan_where(sol.ys), nan_where(sol.inputs),
+                           jax.tree_util.tree_map(nan_where, sol.observables)))
     return sol
 
 
@@ -549,7 +589,8 @@ def _check_times(times: ArrayLike) -> Float[Array, " t"]:
         d = np.diff(tn)
         if np.any(d <= 0):
             k = int(np.flatnonzero(d <= 0)[0])
-            raise ValueError(f"times must increase strictly; times[{k + 1}] = {float(tn[k + 1])} follows {float(tn[k])}")
+            raise ValueError(f"times must increase strictly; times[{k + 1}] = {float(tn[k + 1])} "
+                             f"follows {float(tn[k])}")
     return t
 
 
@@ -560,8 +601,8 @@ def _resolve_params(model: Model, params) -> Params:
         if params.specs != model.params.specs:
             raise ValueError(f"these parameters were not declared for model {model.name!r}")
         return params.check()
-    if isinstance(params, Mapping):
-        return model.params.replace(**params)
+    if isinstance(params, Mapping):  # names resolved by seedsoil.models.base.resolve_name, as everywhere
+        return model.params.replace_named(params, owner=model.name)
     return model.params.with_values(params)
 
 
@@ -584,23 +625,25 @@ def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
 def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regimen, Array, Array]:
     reg = Regimen.empty() if regimen is None else regimen
     if not isinstance(reg, Regimen):
-        raise TypeError(f"regimen must be a Regimen (see solvers.bolus/infusion/scale); got {type(reg).__name__}")
+        raise TypeError("regimen must be a Regimen (see seedsoil.solvers.bolus/infusion/scale); "
+                        f"got {type(reg).__name__}")
     reg.check()
-    states, inputs = model.state_layout, model.input_layout
-
     def where(target: str, allow_inputs: bool) -> int:
-        if target in states:
-            start, stop, shape = states[target]
-        elif allow_inputs and target in inputs:
-            start, stop, shape = inputs[target]
-            start += model.n_states
-        else:
+        """Flat slot of a dose target: a state (``"C"``, one entry ``"D[bone]"``, a
+        composite's ``"denosumab.depot"``) or, for infusions, an input (after the states)."""
+        specs = model.states + (model.inputs if allow_inputs else ())
+        try:
+            idx, shape = resolve_name(specs, target, kind="state")
+        except UnknownNameError as e:
             kinds = "states or inputs" if allow_inputs else "states"
-            known = list(states) + (list(inputs) if allow_inputs else [])
-            raise ValueError(f"dose target {target!r} is not one of model {model.name!r}'s {kinds}: {known}")
+            hint = f" (did you mean {' or '.join(map(repr, e.suggestions))}?)" if e.suggestions else ""
+            raise UnknownNameError(
+                f"dose target {target!r} is not one of model {model.name!r}'s {kinds}{hint}: "
+                f"{[s.name for s in specs]}", name=target, kind="dose target", suggestions=e.suggestions) from None
         if shape != ():
-            raise ValueError(f"dose target {target!r} has shape {shape}; dose a scalar state")
-        return start
+            raise ValueError(f"dose target {target!r} has shape {shape}; dose a scalar state or one entry, "
+                             f"e.g. {target + '[0]'!r}")
+        return idx[0]
 
     event_state = jnp.asarray([where(t, False) for t in reg.event_target], dtype=jnp.int32)
     infusion_slot = jnp.asarray([where(t, True) for t in reg.infusion_target], dtype=jnp.int32)

@@ -1,7 +1,7 @@
 """Batched sweeps over many parameter sets, in fixed-size chunks.
 
 ``sweep(model, times, samples)`` evaluates a model for N parameter sets by calling the
-vmapped :func:`~solvers.simulate.simulate` on chunks of ``chunk_size`` members. Every chunk
+vmapped :func:`~seedsoil.solvers.simulate` on chunks of ``chunk_size`` members. Every chunk
 has the same shape (the last one is padded by repeating its final member, and the padding
 is dropped), so one compiled function serves the whole sweep, and only the requested
 outputs are kept, so memory grows with N times the kept outputs, not with the solver's
@@ -44,7 +44,7 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
 from ..models.base import Model
-from ._simulate import STATUS, _check_times, _resolve_regimen, simulate
+from ._simulate import DEFAULT, STATUS, SolverOptions, _check_times, _resolve_regimen, resolve_options, simulate
 from .regimen import Regimen
 
 __all__ = ["SweepResult", "sweep", "load_sweep"]
@@ -85,26 +85,19 @@ def _spec_of(model: Model, name: str):
 def _output_dims(model: Model, spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Names (and coordinate labels) of the extra axes of an array-valued output.
 
-    In order of preference: dims the spec declares itself (a ``dims`` attribute), labels
-    it declares (a ``labels`` attribute, e.g. organ names), the model's organ axis when
-    the first axis has the length of ``model.organs`` (the cascade's convention: organs
-    are an array axis throughout), and finally ``<name>_dim<i>`` without coordinates.
+    Read from the declaration alone: the leading axes it names (``spec.dims``, e.g.
+    ``("organ",)`` for the cascade's per-organ outputs) and the labels of its first axis
+    (``spec.labels``, e.g. the organ names) as that axis's coordinate; an axis without a
+    declared name is ``<name>_dim<i>``. ``model`` is unused (kept for callers).
     """
     shape = tuple(spec.shape)
-    organs = tuple(getattr(model, "organs", ()) or ())
     dims = [f"{spec.name}_dim{i}" for i in range(len(shape))]
-    coords: dict[str, tuple[str, ...]] = {}
-    declared = tuple(getattr(spec, "dims", ()) or ())
+    declared = tuple(getattr(spec, "dims", ()) or ())[: len(shape)]
+    dims[: len(declared)] = declared
     labels = tuple(getattr(spec, "labels", ()) or ())
-    if len(declared) == len(shape):
-        dims = list(declared)
+    coords: dict[str, tuple[str, ...]] = {}
     if shape and len(labels) == shape[0]:
-        if not declared:
-            dims[0] = "organ" if labels == organs else f"{spec.name}_dim0"
         coords[dims[0]] = labels
-    elif shape and organs and shape[0] == len(organs) and not declared:
-        dims[0] = "organ"
-        coords["organ"] = organs
     return tuple(dims), coords
 
 
@@ -165,7 +158,7 @@ class SweepResult:
 
     Attributes:
         times: the save times.
-        code: per-member status code (index into :data:`~solvers.simulate.STATUS`).
+        code: per-member status code (index into :data:`~seedsoil.solvers.STATUS`).
         outputs: ``{name: array}`` of the kept states, inputs or observables; empty when
             the sweep streamed to disk with ``keep_in_memory=False``.
         members: the member indices (``0..N-1``; a chunk's global indices for the partial
@@ -282,10 +275,10 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
         if not lengths or len(set(lengths.values())) != 1:
             raise ValueError(f"samples must give every parameter the same number of values; got {lengths}")
         n = next(iter(lengths.values()))
-        batch = model.params.replace(**{k: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,) + np.shape(v)[1:])
-                                        for k, v in samples.items()})
-        layout = model.params.layout
-        cols = sorted(j for k in samples for j in range(layout[k][0], layout[k][1]))
+        columns = {k: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,) + np.shape(v)[1:])
+                   for k, v in samples.items()}
+        batch = model.params.replace_named(columns, owner=model.name)  # names as everywhere: "w[bone]", "bone.k_z"
+        cols = sorted({j for k in samples for j in model.param_index(k)})
         return np.asarray(batch.values), cols
     values = np.asarray(samples, dtype=np.float64)
     model.params.with_values(values)  # checks shape and bounds, naming the bad value
@@ -308,7 +301,7 @@ def _solve_sharded(values, model, times, regimen, keep, mesh, options):
 
     def local(v, m_arr, t, r_arr):
         sol = simulate(eqx.combine(m_arr, m_static), t, params=v, regimen=eqx.combine(r_arr, r_static),
-                       throw=False, **dict(options))
+                       throw=False, options=options)
         return {k: sol[k] for k in keep}, sol.code
 
     fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), P(), P()), out_specs=P(_AXIS), check_vma=False)
@@ -345,15 +338,18 @@ def sweep(
     keep_in_memory: bool = True,
     overwrite: bool = False,
     shard: bool | None = None,
+    options: SolverOptions | None = None,
     **solve_options,
 ) -> SweepResult:
     """Evaluate ``model`` at ``times`` for every parameter set in ``samples``.
 
     Args:
-        model, times, regimen: as for :func:`~solvers.simulate.simulate` (one regimen,
+        model, times, regimen: as for :func:`~seedsoil.solvers.simulate` (one regimen,
             without a batch axis, for all members).
-        samples: ``{parameter name: N values}`` (other parameters keep their defaults) or
-            an ``(N, n_params)`` matrix of full parameter vectors.
+        samples: ``{parameter name: N values}`` (other parameters keep their defaults;
+            names as for ``simulate``: ``"k1"``, ``"w"`` with ``(N, size)`` values,
+            ``"w[bone]"``, ``"bone.k_z"``) or an ``(N, n_params)`` matrix of full
+            parameter vectors.
         keep: names of states, inputs or observables to keep (default: every observable,
             or every state when the model declares none).
         chunk_size: members per compiled batch. Device memory per chunk grows with
@@ -384,9 +380,11 @@ def sweep(
             up to a multiple of the device count. ``None`` (default) shards when there is
             more than one device. Results are identical to an unsharded sweep; each
             device holds only its slice of the chunk.
+        options: the solver settings as one :class:`~seedsoil.solvers.SolverOptions`.
         **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``vmap_size`` (``1`` solves a
             chunk's members one after the other, each with its own step count; see
-            :class:`solvers.simulate.SolverOptions`) ... of ``simulate``.
+            :class:`seedsoil.solvers.SolverOptions`) ... of ``simulate``; each one given wins
+            over the same field of ``options``.
 
     Returns:
         A :class:`SweepResult`; failed members are listed by ``failures()`` (never raised)
@@ -394,6 +392,7 @@ def sweep(
     """
     if not (isinstance(chunk_size, int) and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    opts = resolve_options(model, options, **{k: solve_options.pop(k, DEFAULT) for k in list(solve_options)})
     values, sampled = _values(model, samples)
     n = values.shape[0]
     if n == 0:
@@ -417,7 +416,6 @@ def sweep(
         reg = Regimen.empty() if regimen is None else regimen
         _resolve_regimen(model, reg, t_checked)
         in_sharding = NamedSharding(mesh, P(_AXIS))
-        options = tuple(sorted(solve_options.items()))
 
     path = _prepare_out(out, overwrite) if out is not None else None
     in_memory = keep_in_memory or path is None
@@ -440,12 +438,12 @@ def sweep(
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
             if shard:
                 got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep,
-                                               mesh, options)
+                                               mesh, opts)
                 n_devices = len(code_dev.sharding.device_set)
             else:
                 with warnings.catch_warnings():  # failures are collected and reported by member index below
                     warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
-                    sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, **solve_options)
+                    sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, options=opts)
                 got, code_dev = {k: sol[k] for k in keep}, sol.code
             code = np.asarray(code_dev)[:real].astype(np.int64)
             bad = code != 0

@@ -208,7 +208,8 @@ class Dataset:
             header = [h.strip() for h in (reader.fieldnames or [])]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
-                raise ValueError(f"{path}: missing column(s) {missing}; found {header}; required {list(REQUIRED_COLUMNS)}")
+                raise ValueError(f"{path}: missing column(s) {missing}; found {header}; "
+                                 f"required {list(REQUIRED_COLUMNS)}")
             rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
         # DictReader line numbers: header is line 1, so row i is on line i + 2 (no multiline cells here).
         return cls._from_rows(rows, source=str(path), lines=[i + 2 for i in range(len(rows))])
@@ -244,7 +245,8 @@ class Dataset:
         return len(self.time)
 
     def __repr__(self) -> str:
-        return f"Dataset({self.source!r}: {len(self)} rows, groups {list(self.groups)}, observables {list(self.observables)})"
+        return (f"Dataset({self.source!r}: {len(self)} rows, groups {list(self.groups)}, "
+                f"observables {list(self.observables)})")
 
     @property
     def groups(self) -> tuple[str, ...]:
@@ -279,7 +281,8 @@ class Dataset:
             for i in range(len(self))
         ]
 
-    def select(self, groups: str | Sequence[str] | None = None, observables: str | Sequence[str] | None = None) -> Dataset:
+    def select(self, groups: str | Sequence[str] | None = None,
+               observables: str | Sequence[str] | None = None) -> Dataset:
         """Rows of the given group(s) and observable(s) (``None``: all); unknown names raise."""
         keep = np.ones(len(self), dtype=bool)
         for name, wanted, column, known in (("group", groups, self.group, self.groups),

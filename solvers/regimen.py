@@ -123,7 +123,8 @@ class Regimen(eqx.Module):
         if bad.any():
             k = tuple(np.argwhere(bad)[0])
             raise ValueError(
-                f"infusion into {self.infusion_target[k[-1]]!r} stops at {float(stop[k])} before it starts at {float(start[k])}"
+                f"infusion into {self.infusion_target[k[-1]]!r} stops at {float(stop[k])} "
+                f"before it starts at {float(start[k])}"
             )
         return self
 
@@ -201,21 +202,29 @@ def every(interval: float, start: float = 0.0, count: int = 1) -> Float[Array, "
 
 
 def from_schedule(schedule, start: ArrayLike = 0.0, count: int = 1, interval: ArrayLike | None = None,
-                  amount: ArrayLike | None = None) -> Regimen:
+                  amount: ArrayLike | None = None, *, part: str | None = None) -> Regimen:
     """The regimen of a dosing schedule (any object with ``state``, ``amount``,
-    ``interval``, ``duration`` and ``loading`` attributes, e.g. ``models.drugs.XGEVA_Q4W``).
+    ``interval``, ``duration`` and ``loading`` attributes, e.g. ``seedsoil.models.drugs.XGEVA_Q4W``).
 
     ``count`` regular doses from day ``start`` every ``interval`` days (the schedule's unless
     given), plus its loading doses at ``start + loading``. ``count`` fixes the number of
     events and so the compiled shape; ``start``, ``interval`` and ``amount`` are numbers
     that ``jax.vmap`` may sweep. Injections become boluses of ``amount`` into ``state``;
     infusions a zero-order rate ``amount / duration`` over ``duration`` days.
+
+    ``part`` names the part of a composite model that holds the drug: the dose then goes
+    to ``"<part>.<state>"``, e.g. ``from_schedule(XGEVA_Q4W, part="denosumab", count=13)``
+    doses ``"denosumab.depot"`` of ``compose({"denosumab": denosumab(), ...})``.
     """
+    if part is not None and not (isinstance(part, str) and part and not part.startswith(".")
+                                 and not part.endswith(".")):
+        raise ValueError(f"part must be the name of a composite's part, e.g. 'denosumab'; got {part!r}")
+    target = schedule.state if part is None else f"{part}.{schedule.state}"
     interval = schedule.interval if interval is None else interval
     amount = schedule.amount if amount is None else amount
     times = every(interval, start, count)
     if schedule.loading:
         times = jnp.sort(jnp.concatenate([times, start + jnp.asarray(schedule.loading, dtype=jnp.float64)]))
     if schedule.duration > 0:
-        return infusion(schedule.state, amount / schedule.duration, times, times + schedule.duration)
-    return bolus(schedule.state, times, amount)
+        return infusion(target, amount / schedule.duration, times, times + schedule.duration)
+    return bolus(target, times, amount)

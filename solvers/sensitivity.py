@@ -23,15 +23,18 @@ Global (over parameter ranges)
     Campolongo et al. 2007) and :func:`sobol` (first-order and total Sobol' indices with
     Saltelli's sampling scheme and estimators: Saltelli 2002, Saltelli et al. 2010)
     sample the parameter ranges with SALib, evaluate the model with
-    :func:`~solvers.sweep.sweep` (vmapped, in chunks, one compilation), reduce each member
+    :func:`~seedsoil.solvers.sweep` (vmapped, in chunks, one compilation), reduce each member
     to one number, and analyse with SALib. Ranges come from each parameter's declared
     bounds or from the user, optionally on a log scale. A member whose solve fails makes
     the analysis raise :class:`SampleError`, naming the member index and its parameter
     values: SALib cannot analyse NaN, and dropping members would bias the estimators.
 
-Parameters are selected by name: a parameter name (``"k1"``; every entry of an array
-parameter) or a flat entry name from :meth:`~models.base.Params.flat_names`
-(``"w[bone]"``). Results are labelled :mod:`xarray` objects with those flat names.
+Parameters are selected by name, resolved as by every entry point
+(:func:`seedsoil.models.base.resolve_name`): a parameter name (``"k1"``; every entry of an array
+parameter ``"w"``), one entry by label or position (``"w[bone]"``, ``"w[0]"``), a
+composite's ``"bone.k_z"``. Results are labelled :mod:`xarray` objects with the flat names
+of :meth:`~seedsoil.models.Params.flat_names`. Solver settings come as one
+:class:`~seedsoil.solvers.SolverOptions` (``options=``) and/or keywords (a keyword wins).
 
 References:
     SALib documentation, https://salib.readthedocs.io (Herman & Usher 2017, JOSS 2:97;
@@ -64,7 +67,7 @@ if TYPE_CHECKING:  # xarray loads where it is used, not at import
     import xarray as xr
 
 from ..models.base import Model, Params
-from ._simulate import STATUS, SolveError, SolverOptions, _check_times, simulate
+from ._simulate import STATUS, SolveError, SolverOptions, _check_times, resolve_options, simulate
 from ._simulate import _resolve_params as _sim_params
 from ._simulate import _resolve_regimen as _sim_regimen
 from ._simulate import _resolve_y0 as _sim_y0
@@ -105,33 +108,13 @@ class SampleError(SolveError):
 # Shared resolution helpers
 # --------------------------------------------------------------------------------------
 def _select(params: Params, names: Sequence[str] | str | None, model_name: str) -> tuple[int, ...]:
-    """Flat indices of the selected parameters (all when ``names`` is None), in order."""
-    if names is None:
-        return tuple(range(params.values.shape[-1]))
-    if isinstance(names, str):
-        names = (names,)
-    layout, flat = params.layout, params.flat_names()
-    out: list[int] = []
-    for name in names:
-        if not isinstance(name, str):
-            raise ValueError(f"parameters are selected by name; got {name!r}")
-        if name in layout:
-            start, stop, _ = layout[name]
-            new = list(range(start, stop))
-        elif name in flat:
-            new = [flat.index(name)]
-        else:
-            raise ValueError(
-                f"unknown parameter {name!r} for model {model_name!r}; known: {list(params.names)} "
-                f"(array entries by flat name, e.g. {[n for n in flat if '[' in n][:2] or ['w[bone]']})"
-            )
-        for i in new:
-            if i in out:
-                raise ValueError(f"parameter {flat[i]!r} is selected twice")
-        out.extend(new)
-    if not out:
-        raise ValueError("select at least one parameter")
-    return tuple(out)
+    """Flat indices of the selected parameters (all when ``names`` is None), in order:
+    :meth:`~seedsoil.models.Params.select`, the resolver every entry point uses."""
+    if names is not None and not isinstance(names, str):
+        bad = [n for n in names if not isinstance(n, str)]
+        if bad:
+            raise ValueError(f"parameters are selected by name; got {bad[0]!r}")
+    return params.select(names, owner=model_name)
 
 
 def _flat_units(params: Params) -> tuple[str, ...]:
@@ -157,21 +140,20 @@ def _output_spec(model: Model, name: str):
     )
 
 
-def _solve_options(model: Model, options: Mapping[str, Any]) -> dict[str, Any]:
-    bad = [k for k in options if k not in _SOLVE_KEYS]
+def _solve_options(model: Model, options: SolverOptions | None, overrides: Mapping[str, Any]) -> SolverOptions:
+    """``options`` with the keyword settings given (a keyword wins over ``options``)."""
+    bad = [k for k in overrides if k not in _SOLVE_KEYS]
     if bad:
-        raise TypeError(f"unexpected solver option(s) {bad}; allowed: {list(_SOLVE_KEYS)}")
-    opts = dict(options)
-    opts.setdefault("solver", "kvaerno5" if model.stiff else "tsit5")
-    SolverOptions(**opts)  # ValueError naming a bad solver, tolerance or step budget
-    return opts
+        raise TypeError(f"unexpected solver option(s) {bad}; allowed: {list(_SOLVE_KEYS)} "
+                        "(or options=SolverOptions(...))")
+    return resolve_options(model, options, **overrides)  # ValueError naming a bad solver, tolerance or budget
 
 
 # --------------------------------------------------------------------------------------
 # Local sensitivities
 # --------------------------------------------------------------------------------------
 @eqx.filter_jit
-def _local_core(model, times, values, y0, regimen, name: str, idx: tuple[int, ...], mode: str, opts: tuple):
+def _local_core(model, times, values, y0, regimen, name: str, idx: tuple[int, ...], mode: str, opts: SolverOptions):
     """Output at ``times`` and its Jacobian w.r.t. ``values[idx]``; one trace per structure."""
     _TRACES[0] += 1  # Python side effect: runs only while tracing
     sel = jnp.asarray(idx)
@@ -179,7 +161,7 @@ def _local_core(model, times, values, y0, regimen, name: str, idx: tuple[int, ..
 
     def f(sub):
         sol = simulate(model, times, params=Params(values=values.at[sel].set(sub), specs=specs), y0=y0,
-                       regimen=regimen, adjoint=mode, throw=False, **dict(opts))
+                       regimen=regimen, adjoint=mode, throw=False, options=opts)
         y = sol[name]
         return y, (y, sol.code)
 
@@ -196,7 +178,7 @@ class LocalSensitivity:
     and regimen amounts may change too, as long as shapes and event counts do not).
 
     Args:
-        model: a :class:`~models.base.Model`.
+        model: a :class:`~seedsoil.models.Model`.
         times: 1-D strictly increasing save times (days); the solve starts at ``times[0]``.
         output: name of a state, input or observable of ``model``.
         wrt: parameter names or flat entry names (``"w[bone]"``) to differentiate with
@@ -204,8 +186,11 @@ class LocalSensitivity:
         mode: ``"forward"`` (``jax.jacfwd`` with diffrax ``ForwardMode``: one tangent per
             parameter) or ``"reverse"`` (``jax.jacrev`` with checkpointed reverse mode:
             one cotangent per output entry).
-        y0, regimen: as for :func:`~solvers.simulate.simulate` (one, not a batch).
-        **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``step_to_saves``.
+        y0, regimen: as for :func:`~seedsoil.solvers.simulate` (one, not a batch).
+        options: the solver settings as one :class:`~seedsoil.solvers.SolverOptions`
+            (its ``adjoint`` is set by ``mode``).
+        **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``step_to_saves``,
+            ``vmap_size``, ``reciprocals``; each one given wins over ``options``.
 
     Raises:
         ValueError: unknown output or parameter name (named), bad mode, bad times.
@@ -221,6 +206,7 @@ class LocalSensitivity:
         mode: str = "forward",
         y0: Mapping[str, Any] | ArrayLike | None = None,
         regimen: Regimen | None = None,
+        options: SolverOptions | None = None,
         **solve_options,
     ):
         if not isinstance(model, Model):
@@ -234,7 +220,7 @@ class LocalSensitivity:
         flat = model.params.flat_names()
         self.names = tuple(flat[i] for i in self.index)
         self.units = tuple(_flat_units(model.params)[i] for i in self.index)
-        self.options = _solve_options(model, solve_options)
+        self.options = _solve_options(model, options, solve_options)
         self.y0 = self._resolve_y0(y0)
         self.regimen = self._resolve_regimen(regimen)
 
@@ -254,10 +240,10 @@ class LocalSensitivity:
             Float[Array, "t *shape"], Float[Array, "t *shape k"]]:  # noqa: F821 (jaxtyping dims)
         """Raw arrays ``(y, dy/dp)`` at ``params``: shapes ``(T, *shape)`` and
         ``(T, *shape, k)`` for ``k`` selected parameters; ``dy/dp`` in output unit per
-        parameter unit. Raises :class:`~solvers.simulate.SolveError` if the solve fails."""
+        parameter unit. Raises :class:`~seedsoil.solvers.SolveError` if the solve fails."""
         p = _resolve_params(self.model, params)
         y, J, code = _local_core(self.model, self.times, p.values, self.y0, self.regimen, self.output,
-                                 self.index, self.mode, tuple(sorted(self.options.items())))
+                                 self.index, self.mode, self.options)
         code = int(code)
         if code != 0:
             raise SolveError(
@@ -269,7 +255,7 @@ class LocalSensitivity:
     def __call__(self, params: Params | Mapping[str, Any] | ArrayLike | None = None, *,
                  normalize: bool = False) -> xr.DataArray:
         """Sensitivities at ``params`` (``None``: the model's defaults; a ``{name: value}``
-        mapping of overrides, a :class:`~models.base.Params` or a flat vector).
+        mapping of overrides, a :class:`~seedsoil.models.Params` or a flat vector).
 
         Returns:
             An ``xarray.DataArray`` with dims ``("time", "parameter", *extra)`` where
@@ -331,6 +317,7 @@ def local_sensitivity(
     normalize: bool = False,
     y0: Mapping[str, Any] | ArrayLike | None = None,
     regimen: Regimen | None = None,
+    options: SolverOptions | None = None,
     **solve_options,
 ) -> xr.DataArray:
     """Derivatives of ``output`` at every save time with respect to parameters.
@@ -344,10 +331,10 @@ def local_sensitivity(
     compiled once; so is this function for repeated calls with the same structure).
 
     Args:
-        model, times, y0, regimen, **solve_options: as for :class:`LocalSensitivity`.
+        model, times, y0, regimen, options, **solve_options: as for :class:`LocalSensitivity`.
         output: name of a state, input or observable.
         params: where to differentiate: ``None`` (defaults), ``{name: value}`` overrides,
-            a :class:`~models.base.Params` or a flat vector (one set, not a batch).
+            a :class:`~seedsoil.models.Params` or a flat vector (one set, not a batch).
         wrt: parameter names or flat entry names such as ``"w[bone]"``.
         mode: ``"forward"`` (``jax.jacfwd``) or ``"reverse"`` (``jax.jacrev``).
         normalize: return elasticities instead of raw derivatives.
@@ -356,7 +343,7 @@ def local_sensitivity(
         ``xarray.DataArray``, dims ``("time", "parameter", *output axes)``; see
         :meth:`LocalSensitivity.__call__` for units and coordinates.
     """
-    return LocalSensitivity(model, times, output, wrt=wrt, mode=mode, y0=y0, regimen=regimen,
+    return LocalSensitivity(model, times, output, wrt=wrt, mode=mode, y0=y0, regimen=regimen, options=options,
                             **solve_options)(params, normalize=normalize)
 
 
@@ -399,8 +386,8 @@ def parameter_ranges(
     lo, hi = lo_decl[list(index)].astype(float), hi_decl[list(index)].astype(float)
     given = np.zeros(len(index), dtype=bool)
     ranges = dict(ranges or {})
-    # parameter names first, then flat names (more specific wins)
-    for key in sorted(ranges, key=lambda k: k in flat and k not in params.layout):
+    # whole parameters first, then single entries (more specific wins)
+    for key in sorted(ranges, key=lambda k: k not in params.layout):
         rng = ranges[key]
         cols = _select(params, key, model.name)
         try:
@@ -417,7 +404,8 @@ def parameter_ranges(
                                  f"[{lo_decl[c]}, {hi_decl[c]}]")
             j = index.index(c)
             lo[j], hi[j], given[j] = a, b, True
-    infinite = [flat[c] for j, c in enumerate(index) if not given[j] and not (np.isfinite(lo[j]) and np.isfinite(hi[j]))]
+    infinite = [flat[c] for j, c in enumerate(index)
+                if not given[j] and not (np.isfinite(lo[j]) and np.isfinite(hi[j]))]
     if infinite:
         raise ValueError(
             f"parameter(s) {infinite} have an infinite declared bound and no range: pass "
@@ -473,7 +461,7 @@ def _reducer(model: Model, output, times, time_index: int):
 
 def _evaluate(
     model: Model, times, outputs: Mapping[str, Any], X: Float[np.ndarray, "N k"], box: xr.Dataset, base: Params,
-    *, time_index: int, keep, regimen, chunk_size: int, progress: bool, solve_options: dict, method: str,
+    *, time_index: int, keep, regimen, chunk_size: int, progress: bool, options: SolverOptions, method: str,
 ) -> dict[str, Float[np.ndarray, " N"]]:
     """One scalar per sample member and output, from one ``sweep``; raise
     :class:`SampleError` on failures."""
@@ -487,7 +475,7 @@ def _evaluate(
         keep = tuple(keep) if keep is not None else model.state_names + model.observable_names
         for k in keep:
             _output_spec(model, k)
-    res = sweep(model, times, values, regimen, keep=keep, chunk_size=chunk_size, progress=progress, **solve_options)
+    res = sweep(model, times, values, regimen, keep=keep, chunk_size=chunk_size, progress=progress, options=options)
     Ys = {}
     failures = res.failures()
     failed = {i for i, _ in failures}
@@ -545,14 +533,16 @@ def _table(box: xr.Dataset, data: dict[str, np.ndarray], attrs: dict) -> xr.Data
 
 
 def _describe(output, time_index) -> str:
-    return f"{output}[time_index={time_index}]" if isinstance(output, str) else getattr(output, "__name__", repr(output))
+    if isinstance(output, str):
+        return f"{output}[time_index={time_index}]"
+    return getattr(output, "__name__", repr(output))
 
 
 def _design(method: str, draw: Callable[[dict], np.ndarray], model: Model, times, output, *, vary, ranges, log,
-            params, time_index, keep, regimen, chunk_size, progress, solve_options):
+            params, time_index, keep, regimen, chunk_size, progress, options, solve_options):
     """Shared by :func:`morris` and :func:`sobol`: the box of ranges, SALib's design
     ``Xp = draw(problem)`` (unit scale), and the outputs of one sweep over it."""
-    opts = _solve_options(model, solve_options)
+    opts = _solve_options(model, options, solve_options)
     base = _resolve_params(model, params)
     box = parameter_ranges(model, vary, ranges, log)
     problem = _problem(box)
@@ -560,7 +550,7 @@ def _design(method: str, draw: Callable[[dict], np.ndarray], model: Model, times
     X = _to_physical(Xp, box)
     outputs, several = _outputs(output)
     Ys = _evaluate(model, times, outputs, X, box, base, time_index=time_index, keep=keep, regimen=regimen,
-                   chunk_size=chunk_size, progress=progress, solve_options=opts, method=method)
+                   chunk_size=chunk_size, progress=progress, options=opts, method=method)
     return box, problem, Xp, X, outputs, several, Ys
 
 
@@ -584,6 +574,7 @@ def morris(
     regimen: Regimen | None = None,
     chunk_size: int = 256,
     progress: bool = False,
+    options: SolverOptions | None = None,
     **solve_options,
 ) -> xr.Dataset:
     """Morris elementary-effects screening of one scalar model output.
@@ -591,16 +582,16 @@ def morris(
     Samples ``trajectories`` one-at-a-time trajectories on a ``num_levels`` grid over the
     box of :func:`parameter_ranges` (``SALib.sample.morris.sample``; ``trajectories x
     (k + 1)`` model runs for ``k`` varied entries), evaluates them with
-    :func:`~solvers.sweep.sweep`, and analyses them with ``SALib.analyze.morris.analyze``.
+    :func:`~seedsoil.solvers.sweep`, and analyses them with ``SALib.analyze.morris.analyze``.
     The elementary effect of entry ``j`` is the change of the output divided by the step
     in the *unit-scaled* coordinate (the range mapped to [0, 1], in log10 for log-scale
     entries), so effects are in output units and comparable across parameters.
 
     Args:
-        model, times, regimen: as for :func:`~solvers.simulate.simulate`.
+        model, times, regimen: as for :func:`~seedsoil.solvers.simulate`.
         output: the scalar analysed: a state/input/observable name (scalar-shaped), read
             at ``times[time_index]``; or a callable ``f(result) -> (N,) array`` applied to
-            the :class:`~solvers.sweep.SweepResult` (which keeps ``keep``, default every
+            the :class:`~seedsoil.solvers.SweepResult` (which keeps ``keep``, default every
             state and observable), e.g. ``lambda r: r["z"].min(axis=1)``; or a mapping
             ``{label: name or callable}`` to analyse several outputs from the same runs
             (one sweep), stacked along a new ``output`` dim labelled by the keys.
@@ -611,7 +602,8 @@ def morris(
             ``num_levels``, ``optimal_trajectories``: Campolongo 2007 selection).
         num_resamples, conf_level: bootstrap of the confidence interval of ``mu_star``.
         seed: seeds both sampling and bootstrap (reproducible results).
-        chunk_size, progress, **solve_options: passed to :func:`~solvers.sweep.sweep`.
+        chunk_size, progress, options, **solve_options: passed to :func:`~seedsoil.solvers.sweep`
+            (a solver keyword given wins over the same field of ``options``).
 
     Returns:
         ``xarray.Dataset`` over dim ``parameter`` (flat names), with ``mu`` (mean
@@ -639,7 +631,7 @@ def morris(
         "morris", lambda pr: sample.sample(pr, int(trajectories), num_levels=num_levels,
                                            optimal_trajectories=optimal_trajectories, seed=seed),
         model, times, output, vary=vary, ranges=ranges, log=log, params=params, time_index=time_index, keep=keep,
-        regimen=regimen, chunk_size=chunk_size, progress=progress, solve_options=solve_options)
+        regimen=regimen, chunk_size=chunk_size, progress=progress, options=options, solve_options=solve_options)
     tables = {}
     for label, Y in Ys.items():
         Si = analyze.analyze(problem, Xp, Y, num_resamples=num_resamples, conf_level=conf_level,
@@ -672,6 +664,7 @@ def sobol(
     regimen: Regimen | None = None,
     chunk_size: int = 256,
     progress: bool = False,
+    options: SolverOptions | None = None,
     **solve_options,
 ) -> xr.Dataset:
     """First-order and total Sobol' indices of one scalar model output.
@@ -679,7 +672,7 @@ def sobol(
     Samples the box of :func:`parameter_ranges` with Saltelli's scheme on a scrambled
     Sobol' sequence (``SALib.sample.sobol.sample``; ``n (k + 2)`` model runs for ``k``
     varied entries, ``n (2k + 2)`` with ``second_order``), evaluates with
-    :func:`~solvers.sweep.sweep`, and estimates the indices with
+    :func:`~seedsoil.solvers.sweep`, and estimates the indices with
     ``SALib.analyze.sobol.analyze`` (first order: Saltelli et al. 2010; total: Jansen
     1999 as in Saltelli et al. 2010, Table 2). Parameters are independent and uniform on
     their range (uniform in log10 for log-scale entries), so the indices refer to that
@@ -687,7 +680,7 @@ def sobol(
 
     Args:
         model, times, output, vary, ranges, log, params, time_index, keep, regimen,
-            chunk_size, progress, **solve_options: as for :func:`morris`.
+            chunk_size, progress, options, **solve_options: as for :func:`morris`.
         n: base sample size (a power of 2; the Monte-Carlo error of the indices falls
             roughly as ``1/sqrt(n)``: check ``S1_conf``/``ST_conf``).
         second_order: also estimate second-order indices ``S2`` (doubles the runs).
@@ -720,7 +713,7 @@ def sobol(
     box, problem, Xp, X, outputs, several, Ys = _design(
         "sobol", lambda pr: sample.sample(pr, int(n), calc_second_order=second_order, seed=seed),
         model, times, output, vary=vary, ranges=ranges, log=log, params=params, time_index=time_index, keep=keep,
-        regimen=regimen, chunk_size=chunk_size, progress=progress, solve_options=solve_options)
+        regimen=regimen, chunk_size=chunk_size, progress=progress, options=options, solve_options=solve_options)
     tables = {}
     for label, Y in Ys.items():
         Si = analyze.analyze(problem, Y, calc_second_order=second_order, num_resamples=num_resamples,

@@ -1,7 +1,6 @@
 """Cascade + vicious cycle + denosumab + zoledronic acid: one tumour in bone, and both
 drugs lower bone metastatic burden and bone loss over five years (breast preset)."""
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -12,9 +11,9 @@ from seedsoil.solvers import from_schedule, simulate
 
 MODEL = bone_metastasis("breast")
 YEARS5 = np.linspace(0.0, 5 * 365.0, 61)
-BONE = MODEL.parts[0].organs.index("bone")
-XGEVA = from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"), count=65)
-ZA = from_schedule(dataclasses.replace(ZOLEDRONIC_ACID_Q4W, state="za.plasma"), count=65)
+BONE = MODEL.part("cascade").organs.index("bone")
+XGEVA = from_schedule(XGEVA_Q4W, part="denosumab", count=65)
+ZA = from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", count=65)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +56,7 @@ def test_full_model_with_doses_matches_scipy_lsoda():
 
     times = np.arange(0.0, 365.0, 28.0)  # days 0 .. 364
     doses = np.asarray(XGEVA.event_time)[:13]  # days 0 .. 336, all inside the horizon
-    sol = simulate(MODEL, times, regimen=from_schedule(dataclasses.replace(XGEVA_Q4W, state="denosumab.depot"),
-                                                      count=13), rtol=1e-9, atol=1e-12)
+    sol = simulate(MODEL, times, regimen=from_schedule(XGEVA_Q4W, part="denosumab", count=13), rtol=1e-9, atol=1e-12)
     n, depot = MODEL.n_states, MODEL.state_layout["denosumab.depot"][0]
     p = jnp.asarray(MODEL.params.values)
 

@@ -1,7 +1,6 @@
 """Composed models: a link behaves exactly like setting the input, parts stay independent
 without links, and denosumab's RANKL occupancy drives the bone model."""
 
-import dataclasses
 
 import jax.numpy as jnp
 import numpy as np
@@ -13,7 +12,7 @@ from seedsoil.models.drugs import XGEVA_Q4W
 from seedsoil.solvers import bolus, from_schedule, infusion, simulate
 
 TIMES = np.linspace(0.0, 140.0, 71)
-COMPOSED_XGEVA = dataclasses.replace(XGEVA_Q4W, state="pk.depot")  # the depot of the part named "pk"
+COMPOSED_XGEVA = from_schedule(XGEVA_Q4W, part="pk", count=5)  # doses the depot of the part named "pk"
 
 
 class Constant(Model):
@@ -44,7 +43,7 @@ def test_link_equals_setting_the_input():
 
 def test_parts_without_links_match_separate_solves():
     model = compose({"pk": denosumab(), "bone": vicious_cycle()})
-    together = simulate(model, TIMES, regimen=from_schedule(COMPOSED_XGEVA, count=5), rtol=1e-10, atol=1e-12)
+    together = simulate(model, TIMES, regimen=COMPOSED_XGEVA, rtol=1e-10, atol=1e-12)
     pk = simulate(denosumab(), TIMES, regimen=from_schedule(XGEVA_Q4W, count=5), rtol=1e-10, atol=1e-12)
     bone = simulate(vicious_cycle(), TIMES, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(together["pk.C_free"], pk["C_free"], rtol=1e-8)
@@ -54,7 +53,7 @@ def test_parts_without_links_match_separate_solves():
 def test_denosumab_suppresses_resorption_in_the_bone_model():
     model = compose({"pk": denosumab("bone_metastases"), "bone": vicious_cycle()},
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
-    treated = simulate(model, TIMES, regimen=from_schedule(COMPOSED_XGEVA, count=5))
+    treated = simulate(model, TIMES, regimen=COMPOSED_XGEVA)
     untreated = simulate(model, TIMES)
     assert float(treated["pk.RANKL_occupancy"][-1]) > 0.9
     assert float(treated["bone.CTX"][-1]) < 0.2 * float(untreated["bone.CTX"][-1])
@@ -71,7 +70,7 @@ def test_bad_links():
 
 
 def test_prolia_suppresses_ctx_like_the_label():
-    """Prolia 60 mg in human bone (models.bone.HUMAN_BONE): CTX ~85% lower by day 3 (the
+    """Prolia 60 mg in human bone (seedsoil.models.bone.HUMAN_BONE): CTX ~85% lower by day 3 (the
     calibration target of k_RL) and the deepest fall within about a month (not fitted);
     Prolia US label, section 12.2."""
     from seedsoil.models.bone import HUMAN_BONE
@@ -81,7 +80,7 @@ def test_prolia_suppresses_ctx_like_the_label():
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
     days = np.arange(0.0, 91.0)
     ctx = np.asarray(simulate(model, days, regimen=from_schedule(
-        dataclasses.replace(PROLIA_Q6M, state="pk.depot"), count=1))["bone.CTX"])
+        PROLIA_Q6M, part="pk", count=1))["bone.CTX"])
     assert 10.0 < ctx[3] < 20.0  # % of baseline
     assert 14 <= int(np.argmin(ctx)) <= 35
 
@@ -100,5 +99,5 @@ def test_prolia_ctx_still_suppressed_at_month_6():
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
     days = np.array([0.0, 90.0, 180.0])
     ctx = np.asarray(simulate(model, days, regimen=from_schedule(
-        dataclasses.replace(PROLIA_Q6M, state="pk.depot"), count=1))["bone.CTX"])
+        PROLIA_Q6M, part="pk", count=1))["bone.CTX"])
     assert ctx[-1] < 55.0, ctx  # % of baseline: at least 45 % lower

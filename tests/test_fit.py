@@ -1,4 +1,4 @@
-"""Data loading and parameter estimation (solvers.data, solvers.fit).
+"""Data loading and parameter estimation (seedsoil.solvers.data, seedsoil.solvers.fit).
 
 The fits use a tiny logistic-growth model with a drug input, defined here, and data
 simulated from known parameters with seeded noise, so the truth is known."""

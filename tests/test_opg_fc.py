@@ -3,7 +3,6 @@ mass balance under the three-times-a-week schedule, and the Canon et al. 2008 di
 composed with the mouse vicious cycle, OPG-Fc lowers osteoclasts and CTX, more at 3 than
 at 0.3 mg/kg, and slows tumour growth in bone."""
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -46,8 +45,7 @@ def mouse_study():
     days = np.linspace(0.0, 28.0, 29)
     runs = {"PBS": simulate(model, days)}
     for mg_kg in (0.3, 3.0):
-        schedule = dataclasses.replace(OPG_FC_TIW, state="drug.depot", amount=mg_kg)
-        runs[mg_kg] = simulate(model, days, regimen=from_schedule(schedule, count=12))
+        runs[mg_kg] = simulate(model, days, regimen=from_schedule(OPG_FC_TIW, part="drug", amount=mg_kg, count=12))
     return runs
 
 

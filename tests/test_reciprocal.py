@@ -1,4 +1,4 @@
-"""solvers.reciprocal: divisions as products with reciprocals.
+"""seedsoil.solvers.reciprocal: divisions as products with reciprocals.
 
 Checked against the unmodified functions (plain ``x / y`` and JAX's own derivative rules),
 on every model family's right-hand side: same values to rounding, same Jacobians in both

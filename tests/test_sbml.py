@@ -1,4 +1,4 @@
-"""SBML export (solvers.sbml): round trip through libroadrunner against solvers.simulate.
+"""SBML export (seedsoil.solvers.sbml): round trip through libroadrunner against seedsoil.solvers.simulate.
 
 Each model is exported with its parameters, initial state and doses, validated with
 libsbml, loaded in libroadrunner (CVODE, rtol 1e-10 unless stated) and compared with
@@ -7,7 +7,6 @@ libsbml, loaded in libroadrunner (CVODE, rtol 1e-10 unless stated) and compared 
 that element (its own scale: it only matters where a trajectory passes through zero).
 """
 
-import dataclasses
 import time
 
 import jax
@@ -117,7 +116,7 @@ def test_composite_bone_model_with_denosumab_and_zoledronic_acid():
     the composite's jaxpr) and a zoledronic-acid effect set by an infusion."""
     model = compose({"pk": denosumab("bone_metastases"), "bone": vicious_cycle()},
                     [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition")])
-    reg = (from_schedule(dataclasses.replace(XGEVA_Q4W, state="pk.depot"), count=2)
+    reg = (from_schedule(XGEVA_Q4W, part="pk", count=2)
            + infusion("bone.za_effect", 5.0, 6.0, np.inf))
     worst, _ = round_trip(model, np.linspace(0.0, 56.0, 29), regimen=reg)
     assert worst < RTOL

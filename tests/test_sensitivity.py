@@ -104,7 +104,7 @@ def central_differences(model, times, output, params, rel=1e-5):
 def test_komarova_derivatives_match_finite_differences(mode):
     # Osteoclasts x1: a smooth right-hand side (the max(., 0) kinks of Komarova's bone-mass
     # equation make AD of the discretised z converge only as the step across the kink
-    # shrinks, ~1e-4 relative at rtol 1e-10: see the solvers.sensitivity docstring).
+    # shrinks, ~1e-4 relative at rtol 1e-10: see the seedsoil.solvers.sensitivity docstring).
     params = KOM.params.replace(alpha1=3.1, beta2=0.021)  # away from the defaults: not a special point
     d = local_sensitivity(KOM, KOM_TIMES, "x1", params, mode=mode, **TIGHT)
     assert d.dims == ("time", "parameter") and d.shape == (len(KOM_TIMES), 10)

@@ -100,11 +100,13 @@ class Organs(Model):
 
 ORGAN_MODEL = Organs(
     name="organs_toy",
-    states=(State("m", "cells", "cells per organ", (3,)), State("c", "mg/L", "a concentration")),
+    states=(State("m", "cells", "cells per organ", (3,), dims=("organ",), labels=ORGANS),
+            State("c", "mg/L", "a concentration")),
     params=Params.from_specs((Param("g", (0.1, 0.2, 0.3), "1/day", "test", shape=(3,), labels=ORGANS),
                               Param("h", 1.0, "1", "test, unused"))),
     y0=jnp.ones(4),
-    observable_specs=(Observable("total", "cells", "all cells"), Observable("burden", "cells", "per organ", (3,)),
+    observable_specs=(Observable("total", "cells", "all cells"),
+                      Observable("burden", "cells", "per organ", (3,), dims=("organ",), labels=ORGANS),
                       Observable("pair", "mg/L", "c and 2c", (2,))),
     organs=ORGANS,
 )

@@ -128,9 +128,8 @@ def test_calibration_reproduces_defaults():
 def test_gradient_through_an_undosed_stretch_is_finite_and_matches_fd():
     # Zoledronic acid coupled to the bone model, given once at day 60 after two empty
     # months, solved explicitly (as in the full model). Tsit5 steps past the stability limit
-    # of the empty 0.24-h mode, whose reverse-mode cotangent overflows; models.base.flux
+    # of the empty 0.24-h mode, whose reverse-mode cotangent overflows; seedsoil.models.base.flux
     # keeps d/d(rate) the exact 0 it is while the compartment is empty (was NaN).
-    import dataclasses
 
     from seedsoil.models import Link, compose
     from seedsoil.models.bone import HUMAN_BONE, vicious_cycle
@@ -139,7 +138,7 @@ def test_gradient_through_an_undosed_stretch_is_finite_and_matches_fd():
 
     model = compose({"bone": vicious_cycle().with_params(**HUMAN_BONE), "za": zoledronic_acid()},
                     [Link("za", "osteoclast_kill", "bone", "za_effect")], stiff=False)
-    reg = from_schedule(dataclasses.replace(ZOLEDRONIC_ACID_Q4W, state="za.plasma"), start=60.0, count=1)
+    reg = from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", start=60.0, count=1)
     times = jnp.linspace(0.0, 90.0, 4)
     names = model.params.flat_names()
 

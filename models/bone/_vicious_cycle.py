@@ -5,7 +5,7 @@ Source of the bone-cell core: Lemaire et al. 2004, J Theor Biol 229:293 (respond
 active osteoblasts R, B and active osteoclasts C, in pM; RANKL/RANK/OPG and the PTH
 receptor in quasi-steady state; TGF-beta released from the matrix in proportion to
 resorption, so its action pi_C rises with C). Its equations are used unchanged
-(``models.reference.lemaire2004.occupancies``); the tumour enters through them:
+(``seedsoil.models.reference.lemaire2004.occupancies``); the tumour enters through them:
 
 * PTHrP acts through the PTH receptor (Guise et al. 1996 J Clin Invest 98:1544): the
   tumour adds ``I_PTHrP = rho_P (T / T_ref) (1 + g_P s)`` (pM/day) to the PTH input of
@@ -35,7 +35,7 @@ apoptosis, 1/day, added to their removal).
 
 Calibration: tumour and coupling parameters are set so that untreated MDA-MB-231 tibial
 tumours reproduce the bone loss measured by micro-CT in Johnson et al. 2011 (Bone 48:
-1328; ../shared/data/johnson2011_bone_za.csv: 100, 103, 96, 87, 76 % at days 0-28) and
+1328; the project's data/johnson2011_bone_za.csv: 100, 103, 96, 87, 76 % at days 0-28) and
 the zoledronic-acid groups their gain (least squares over the three groups, weighted by
 the published standard errors, with ``za_effect = 5/day`` from day 6 standing for the
 dosed groups and ``g_T`` fixed at 1); the test checks every published point.
@@ -78,7 +78,8 @@ PARAMS = LEMAIRE_PARAMS + (
     Param("R_bar", 7.734e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free responding-osteoblast steady state"),
     Param("C_bar", 9.127e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoclast steady state"),
     Param("B_bar", 7.283e-4, "pM", SRC_LEMAIRE, (1e-12, 1.0), "tumour-free osteoblast steady state"),
-    Param("k_z", 2.28, "%/day", SRC_JOHNSON, (0.0, 100.0), "bone volume change per unit formation-resorption imbalance"),
+    Param("k_z", 2.28, "%/day", SRC_JOHNSON, (0.0, 100.0),
+          "bone volume change per unit formation-resorption imbalance"),
     Param("r_T", 0.0198, "1/day", SRC_JOHNSON, (0.0, 10.0), "tumour Gompertz rate in bone"),
     Param("K_T", 1e8, "cells", SRC_JOHNSON, (1.0, 1e14), "tumour carrying capacity in bone"),
     Param("T_ref", 1e6, "cells", SRC_GUISE, (1.0, 1e14), "tumour size of reference PTHrP output"),
@@ -86,7 +87,7 @@ PARAMS = LEMAIRE_PARAMS + (
     Param("g_P", 1.0, "1", SRC_MUNDY, (0.0, 1e3), "TGF-beta gain of PTHrP secretion"),
     Param("k_RL", 0.0, "1/day", SRC_LACEY, (0.0, 100.0),
           "osteoclast apoptosis on full RANKL withdrawal (0 in the mouse calibration, which does not "
-          "identify it; models.bone.bone_metastasis sets the human value)"),
+          "identify it; seedsoil.models.bone_metastasis sets the human value)"),
     Param("g_T", 1.0, "1", SRC_MUNDY, (0.0, 1e3),
           "TGF-beta/IGF gain of tumour growth (assumption: bone volume alone does not identify it)"),
 )
@@ -106,7 +107,7 @@ class ViciousCycle(Model):
 
     ``tumour="state"``: the tumour in bone is a state ``T`` with its own Gompertz growth.
     ``tumour="input"``: the tumour is the input ``tumour_cells`` set by another model (the
-    cascade's bone metastases, through :func:`models.compose`), and the observable
+    cascade's bone metastases, through :func:`seedsoil.models.compose`), and the observable
     ``growth_boost`` (= g_T s) tells that model how much faster bone tumour grows.
     """
 

@@ -1,5 +1,5 @@
 """Metastatic bone disease: the cascade, the bone vicious cycle and both bone drugs as one
-model (``models.compose``), with ONE tumour in bone.
+model (``seedsoil.models.compose``), with ONE tumour in bone.
 
 Parts and links::
 
@@ -9,7 +9,7 @@ Parts and links::
     za       --osteoclast_kill---------->  bone.za_effect
 
 Dose ``"denosumab.depot"`` (mg SC) and ``"za.plasma"`` (mg IV infusion); the schedules of
-``models.drugs`` do it with ``dataclasses.replace(XGEVA_Q4W, state="denosumab.depot")``.
+``seedsoil.models.drugs`` do it with ``dataclasses.replace(XGEVA_Q4W, state="denosumab.depot")``.
 
 Scaling (assumption): the vicious cycle was calibrated on mouse tibiae, where ~1e6 tumour
 cells give its reference PTHrP output (``T_ref``); in a human skeleton, about three orders
@@ -32,9 +32,12 @@ seconds, so the composite is not flagged stiff.
 
 from __future__ import annotations
 
+from typing import Any
+
 from .._compose import Composite, Link, compose
 from ..drugs import denosumab, zoledronic_acid
 from ..metastasis import cascade
+from ..metastasis.model import _UNSET, _deprecated_organs
 from ._vicious_cycle import vicious_cycle
 
 #: Human values for the mouse-calibrated vicious cycle (module docstring; each an assumption
@@ -42,10 +45,12 @@ from ._vicious_cycle import vicious_cycle
 HUMAN_BONE = dict(T_ref=1e9, g_T=0.25, k_z=0.02, k_RL=0.65)
 
 
-def bone_metastasis(preset: str = "breast", organs_: tuple[str, ...] | None = None, n_bins: int = 64) -> Composite:
+def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = None, n_bins: int = 64, *,
+                    organs_: Any = _UNSET) -> Composite:
     """The cascade of ``preset`` coupled to the bone vicious cycle, denosumab and zoledronic
-    acid (module docstring). ``organs_`` must include ``"bone"``."""
-    spread = cascade(preset, organs_, n_bins=n_bins)
+    acid (module docstring). ``organs`` must include ``"bone"`` (``organs_``: its deprecated
+    spelling, with a ``DeprecationWarning``)."""
+    spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins)
     if "bone" not in spread.organs:
         raise ValueError(f"bone_metastasis needs the 'bone' organ; organs: {spread.organs}")
     bone = vicious_cycle(tumour="input").with_params(**HUMAN_BONE)

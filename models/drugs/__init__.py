@@ -9,7 +9,7 @@
 * :func:`opg_fc`: mouse OPG-Fc (RANKL decoy of mouse studies), SC PK with a
   RANKL-inhibition read-out to fit to Canon et al. 2008.
 * label dosing schedules as data (``XGEVA_Q4W``, ``PROLIA_Q6M``, ``ZOLEDRONIC_ACID_Q4W``,
-  ...), turned into regimens by ``solvers.from_schedule``.
+  ...), turned into regimens by ``seedsoil.solvers.from_schedule``.
 """
 
 from ._denosumab import Denosumab, denosumab

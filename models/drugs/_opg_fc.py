@@ -4,7 +4,7 @@ Denosumab does not bind mouse RANKL, so mouse studies of RANKL inhibition (Canon
 2008, Clin Exp Metastasis 25:119; the data in ``data/canon2008_opgfc_bli.csv``) use
 recombinant osteoprotegerin fused to an IgG Fc (OPG-Fc). This module gives that drug a
 minimal pharmacokinetic model and a RANKL-inhibition read-out, so a mouse RANKL-inhibitor
-effect can be fitted to those data with the bone model (``models.bone.vicious_cycle``
+effect can be fitted to those data with the bone model (``seedsoil.models.vicious_cycle``
 input ``rankl_inhibition``) and compared with the human denosumab model.
 
 States (amounts per kg of body weight; time in days)::

@@ -117,7 +117,7 @@ PARAMS = (
     Param("k_bd", _CALIBRATED["k_bd"], "1/day", CAL, description="bone surface -> buried matrix (burial by formation)"),
     Param("k_db", _CALIBRATED["k_db"], "1/day", CAL, description="buried matrix -> plasma (release by resorption)"),
     Param("E_max", 5.0, "1/day", "calibrated: the zoledronic-acid effect that reproduces Johnson et al. 2011 "
-          "in models.bone (za_effect = 5/day)", description="maximal extra osteoclast apoptosis rate"),
+          "in seedsoil.models.bone (za_effect = 5/day)", description="maximal extra osteoclast apoptosis rate"),
     Param("EC50", 0.05, "ug/g", "assumption: half-maximal at a quarter of the skeletal level one 4 mg dose "
           "leaves (~0.2-0.4 ug/g); to be fitted to CTX data", description="skeletal drug level for half-maximal "
           "osteoclast apoptosis"),

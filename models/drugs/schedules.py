@@ -2,7 +2,7 @@
 
 A :class:`Schedule` names the model state that receives the dose, the label amount (mg),
 the infusion duration (0 for an injection) and the dosing interval (days). The solvers
-turn it into a regimen with ``solvers.from_schedule(schedule, start=..., count=...)``,
+turn it into a regimen with ``seedsoil.solvers.from_schedule(schedule, start=..., count=...)``,
 where start day, interval and extra (loading) doses are numbers that ``jax.vmap`` can
 sweep without recompiling.
 

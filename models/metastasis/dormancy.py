@@ -32,7 +32,8 @@ INPUTS = (
 
 
 def states(organs):
-    return (State("D", "cells", "dormant DTCs per organ", shape=(len(organs),)),)
+    return (State("D", "cells", "dormant DTCs per organ", shape=(len(organs),), dims=("organ",),
+                  labels=tuple(organs)),)
 
 
 def params(organs):

@@ -12,7 +12,7 @@ file only wires the fluxes between them (cells/day unless stated):
     founding  = kappa_o D_o  new metastases per day per organ     [dormancy.py]
     n_o(x, t) = size density of overt metastases, inflow = founding   [metastases.py]
                 (bone metastases grow (1 + bone_growth_boost) times faster: the input
-                through which models.bone's vicious cycle feeds back)
+                through which seedsoil.models.bone's vicious cycle feeds back)
 
 Organs are an array axis throughout (no per-organ code). Observables follow the clinic:
 ``ctc_per_7_5ml`` (CellSearch convention), ``metastatic_burden`` and ``dormant_cells``
@@ -23,18 +23,22 @@ Cumulative counters ``shed_total`` and ``founded_total`` give the seeding effici
 
 from __future__ import annotations
 
+import warnings
+from typing import Any
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
 from ..base import Input, Model, Observable, Params, State
-from . import ctc, dormancy, emt, metastases, organs, presets, primary
+from . import ctc, dormancy, emt, metastases, presets, primary
+from . import organs as _organs  # ``organs`` is cascade()'s keyword
 
 INPUTS = (
     Input("tgf_beta", "rel. TGF-beta", "extra TGF-beta on top of the tumour's baseline (drives EMT)"),
     Input("bone_growth_boost", "1",
           "relative speed-up of bone metastasis growth (the bone vicious cycle's matrix TGF-beta/IGF; "
-          "set by models.bone through models.compose)"),
+          "set by seedsoil.models.bone through seedsoil.models.compose)"),
 ) + dormancy.INPUTS
 
 
@@ -57,7 +61,7 @@ class Cascade(Model):
         captured = p.viable_fraction * portal * jnp.stack([shed_single, shed_cluster_cells])
         to_pool_S = p.viable_fraction * shed_single - captured[0]
         to_pool_K = (p.viable_fraction * shed_cluster_cells - captured[1]) / p.cluster_size
-        a_S, a_K = organs.arrest_rates(p, y.R)
+        a_S, a_K = _organs.arrest_rates(p, y.R)
         loss_S = ctc.destruction_single(p) + jnp.sum(a_S)  # 1/day
         loss_K = ctc.destruction_cluster(p) + jnp.sum(a_K)
         if self.ctc_dynamics == "quasi_steady":  # the pool turns over in ~1 h: S' = 0
@@ -79,7 +83,7 @@ class Cascade(Model):
         if self.ctc_dynamics == "dynamic":
             d["S"] = f["to_pool_S"] - f["loss_S"] * y.S
             d["K"] = f["to_pool_K"] - f["loss_K"] * y.K
-        d["R"] = organs.niche_derivative(p, y.R, y.P)
+        d["R"] = _organs.niche_derivative(p, y.R, y.P)
         d["D"] = f["seeded"] - (p.mu_D + dormancy.awakening_rate(p, u)) * y.D
         bone = jnp.array([o == "bone" for o in self.organs], dtype=float)
         d["n"] = metastases.derivative(y.n, f["grid"], p, f["founding"], bone * u.bone_growth_boost)
@@ -109,39 +113,53 @@ def _states(organ_names, n_bins, ctc_dynamics):
     O = len(organ_names)
     pool = ctc.STATES if ctc_dynamics == "dynamic" else ()
     return (
-        primary.STATES + emt.STATES + pool + organs.states(organ_names) + dormancy.states(organ_names)
-        + (State("n", "1/ln(cells)", "density of metastases per unit log-size, per organ", shape=(O, n_bins)),
+        primary.STATES + emt.STATES + pool + _organs.states(organ_names) + dormancy.states(organ_names)
+        + (State("n", "1/ln(cells)", "density of metastases per unit log-size, per organ", shape=(O, n_bins),
+                 dims=("organ",), labels=tuple(organ_names)),
            State("shed_total", "cells", "cumulative cells shed into blood"),
            State("founded_total", "metastases", "cumulative metastases founded"))
     )
 
 
-def _observables(O):
+def _observables(organ_names):
+    O = len(organ_names)
+    axis = dict(dims=("organ",), labels=tuple(organ_names))  # per-organ outputs carry the organ axis
     return (
         Observable("primary", "cells", "primary tumour burden"),
-        Observable("metastatic_burden", "cells", "overt metastatic burden per organ", (O,)),
-        Observable("dormant_cells", "cells", "dormant DTCs per organ", (O,)),
+        Observable("metastatic_burden", "cells", "overt metastatic burden per organ", (O,), **axis),
+        Observable("dormant_cells", "cells", "dormant DTCs per organ", (O,), **axis),
         Observable("ctc_per_7_5ml", "cells/7.5 mL", "CTCs (singles + cells in clusters) per 7.5 mL of blood"),
         Observable("ctc_single", "cells", "single CTCs in the blood"),
         Observable("ctc_clusters", "clusters", "CTC clusters in the blood"),
         Observable("ctc_half_life", "h", "half-life of a single CTC in blood (all removal routes)"),
-        Observable("n_metastases", "1", "number of overt metastases per organ", (O,)),
-        Observable("n_detectable", "1", "metastases larger than x_detect per organ", (O,)),
-        Observable("founding_rate", "1/day", "new metastases per day per organ", (O,)),
+        Observable("n_metastases", "1", "number of overt metastases per organ", (O,), **axis),
+        Observable("n_detectable", "1", "metastases larger than x_detect per organ", (O,), **axis),
+        Observable("founding_rate", "1/day", "new metastases per day per organ", (O,), **axis),
         Observable("seeding_efficiency", "1", "metastases founded per cell shed so far"),
     )
 
 
 CTC_DYNAMICS = ("quasi_steady", "dynamic")
+_UNSET: Any = object()
 
 
-def cascade(preset: str = "breast", organs_: tuple[str, ...] | None = None, *, growth_law: str = "gompertz",
-            n_bins: int = 64, P0: float = 1e9, ctc_dynamics: str = "quasi_steady") -> Cascade:
+def _deprecated_organs(organs, organs_, where: str):
+    """``organs``, or the value of the old keyword ``organs_`` with a ``DeprecationWarning``."""
+    if organs_ is _UNSET:
+        return organs
+    if organs is not None:
+        raise TypeError(f"{where}() got both organs and its deprecated spelling organs_; pass organs only")
+    warnings.warn(f"{where}(organs_=...) is deprecated; use organs=...", DeprecationWarning, stacklevel=3)
+    return organs_
+
+
+def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, growth_law: str = "gompertz",
+            n_bins: int = 64, P0: float = 1e9, ctc_dynamics: str = "quasi_steady", organs_: Any = _UNSET) -> Cascade:
     """The metastatic cascade with a cancer-type preset.
 
     Args:
         preset: ``"breast"``, ``"prostate"``, ``"colorectal"`` or ``"melanoma"``.
-        organs_: organ axis (default bone, lung, liver, brain, skin); see ``organs.ORGANS``.
+        organs: organ axis (default bone, lung, liver, brain, skin); see ``organs.ORGANS``.
         growth_law: primary growth law, one of ``primary.GROWTH_LAWS``.
         n_bins: size bins of the metastasis density (log-size finite volumes).
         P0: primary tumour cells at t = 0 (1e9 cells is about 1 g, ~1 cm^3).
@@ -151,11 +169,13 @@ def cascade(preset: str = "breast", organs_: tuple[str, ...] | None = None, *, g
             CTC lifetime times the relative rate of change of shedding, ~1e-4; tested
             against ``"dynamic"``, which keeps S and K as stiff states and flags the model
             ``stiff`` so that an implicit solver is used).
+        organs_: deprecated spelling of ``organs`` (a ``DeprecationWarning``).
     """
+    organs = _deprecated_organs(organs, organs_, "cascade")
     if ctc_dynamics not in CTC_DYNAMICS:
         raise ValueError(f"unknown ctc_dynamics {ctc_dynamics!r}; choose one of {CTC_DYNAMICS}")
-    organ_names = tuple(organs_) if organs_ is not None else organs.DEFAULT_ORGANS
-    rows = organs.organ_rows(organ_names)
+    organ_names = tuple(organs) if organs is not None else _organs.DEFAULT_ORGANS
+    rows = _organs.organ_rows(organ_names)
     if growth_law not in primary.GROWTH_LAWS:
         raise ValueError(f"unknown growth law {growth_law!r}; choose one of {primary.GROWTH_LAWS}")
     if not (isinstance(n_bins, int) and n_bins >= 4):
@@ -165,7 +185,7 @@ def cascade(preset: str = "breast", organs_: tuple[str, ...] | None = None, *, g
     pre = presets.get(preset)
     if pre.portal > 0 and "liver" not in organ_names:
         raise ValueError(f"preset {preset!r} drains through the portal vein to the liver; include 'liver' in organs")
-    specs = (primary.PARAMS + emt.PARAMS + ctc.PARAMS + organs.params(organ_names)
+    specs = (primary.PARAMS + emt.PARAMS + ctc.PARAMS + _organs.params(organ_names)
              + dormancy.params(organ_names) + metastases.params(organ_names))
     params = Params.from_specs(specs)
     q = np.array([r.flow for r in rows])
@@ -177,7 +197,7 @@ def cascade(preset: str = "breast", organs_: tuple[str, ...] | None = None, *, g
     states = _states(organ_names, n_bins, ctc_dynamics)
     model = Cascade(
         name=f"cascade_{preset}", states=states, params=params, y0=jnp.zeros(sum(s.size for s in states)),
-        inputs=INPUTS, observable_specs=_observables(len(organ_names)),
+        inputs=INPUTS, observable_specs=_observables(organ_names),
         reference=f"seedsoil cascade ({pre.source})", stiff=ctc_dynamics == "dynamic",
         organs=organ_names, growth_law=growth_law, n_bins=n_bins, ctc_dynamics=ctc_dynamics,
     )

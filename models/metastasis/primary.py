@@ -7,7 +7,7 @@ State ``P``: primary tumour cells. Growth laws (chosen by name, static):
 * ``logistic``    dP/dt = r_P P (1 - P / K_P)
 * ``power``       dP/dt = r_P P^gamma_P               (Hart et al. 1998; Benzekry 2014)
 
-Resection is ``solvers.scale("P", day, residual_fraction)``: the burden drops to the
+Resection is ``seedsoil.solvers.scale("P", day, residual_fraction)``: the burden drops to the
 residual fraction at that time (1e-3 for an R0 resection leaving microscopic disease is a
 common modelling choice; 0 for a cure).
 """

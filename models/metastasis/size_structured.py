@@ -73,13 +73,13 @@ Numerics (the building blocks below work for any growth law that is >= 0; a lead
   steps and gradients.
 * Time stepping: the semi-discrete system is not stiff. Its fastest rate is
   ``max G/dy = a n_bins`` (0.29/day at 100 bins), slower than what accuracy resolves, so
-  the model is not flagged ``stiff`` and :func:`solvers.simulate` uses its explicit
+  the model is not flagged ``stiff`` and :func:`seedsoil.solvers.simulate` uses its explicit
   Tsit5. Kvaerno5 gives the same answer (to 1e-9 at rtol 1e-8) but factorises a dense
   ``(n_bins + 3)^2`` Jacobian every step and, with its default Newton tolerances, rejects
   about half of its steps here, so it is many times slower (see the performance page).
 
 State scaling: the primary size ``x_p`` is kept in cells (not ``ln x_p``) so that a
-:func:`solvers.scale` event can model a resection; the solver's error control is
+:func:`seedsoil.solvers.scale` event can model a resection; the solver's error control is
 relative for ``x_p`` >= 1 cell, so tolerances mean the same at 1 cell and 7e10 cells.
 A fully resected primary (``x_p = 0``) neither grows nor seeds. The density starts at
 zero and rises from ~1e-8 per ln(cell) (the seeding rate of a one-cell primary); an

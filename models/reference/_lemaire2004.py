@@ -85,7 +85,7 @@ def occupancies(y, p, u):
 
 def cell_derivatives(y, p, pi_C, pi_L, extra_osteoclast_death=0.0):
     """dR/dt, dB/dt, dC/dt (pM/day) of Lemaire 2004 given the occupancy ratios; models
-    built on this core (``models.bone``) add osteoclast death (1/day) through the last
+    built on this core (``seedsoil.models.bone``) add osteoclast death (1/day) through the last
     argument."""
     D_B = p.f0 * p.d_B
     return {
