@@ -24,21 +24,20 @@
 #   photons/s) and osteoclast score under the RANKL decoy OPG-Fc, 0.3 or 3 mg/kg,
 #   preventive (from day 0) or therapeutic (from day 7), vs PBS.
 #
-# The model is `models.bone.vicious_cycle` (mouse calibration); for Canon it is composed
-# with `models.drugs.opg_fc` (SC PK and RANKL inhibition). Free parameters are estimated on
+# The model is `seedsoil.models.vicious_cycle` (mouse calibration); for Canon it is composed
+# with `seedsoil.models.opg_fc` (SC PK and RANKL inhibition). Free parameters are estimated on
 # log scale within their declared bounds by maximum likelihood (normal noise with the
 # published standard errors), with Wald and profile-likelihood 95% intervals.
 #
 # Set `SEEDSOIL_NOTEBOOK_SMALL=1` (CI does) for fewer starts and coarser profiles.
 
 # %%
-import dataclasses
 import os
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+import seedsoil.plot
 from seedsoil.models import Link, Param, compose, opg_fc, vicious_cycle
 from seedsoil.models.drugs import OPG_FC_TIW
 from seedsoil.solvers import Condition, FitProblem, fit, from_schedule, identity, infusion, load_dataset, log10, profile
@@ -49,50 +48,10 @@ N_PROFILE = 7 if SMALL else 21
 DATA = Path("data") if Path("data").exists() else Path(__file__).parents[1] / "data"
 
 
-def show(result, title):
-    """Data with error bars, fitted curves, and standardised residuals per group."""
-    pred = result.predict()
-    data = result.problem.data
-    keys = sorted(pred)
-    fig, axes = plt.subplots(2, len(keys), figsize=(3.2 * len(keys), 5.5), squeeze=False,
-                             gridspec_kw={"height_ratios": [3, 1]})
-    resid = result.residuals()
-    rows = result.problem.rows
-    for j, (group, observable) in enumerate(keys):
-        s = data.series(group, observable)
-        t, y = pred[(group, observable)]
-        axes[0, j].errorbar(s.times, s.values, s.stderr, fmt="o", color="k", ms=4, capsize=2)
-        axes[0, j].plot(t, y, color="tab:red")
-        axes[0, j].set_title(f"{group}: {observable}", fontsize=9)
-        axes[0, j].set_ylabel(s.units, fontsize=8)
-        sel = [i for i, r in enumerate(rows) if r[0] == group and r[1] == observable]
-        axes[1, j].axhline(0.0, color="grey", lw=0.8)
-        axes[1, j].plot([rows[i][2] for i in sel], resid[sel], "o", color="tab:blue", ms=4)
-        axes[1, j].set_xlabel("day")
-    axes[1, 0].set_ylabel("residual (SE)")
-    fig.suptitle(title)
-    fig.tight_layout()
-
-
-def show_profiles(result, names):
-    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.2), squeeze=False)
-    for ax, name in zip(axes[0], names):
-        pr = profile(result, name, n_points=N_PROFILE)
-        ax.plot(pr.values, pr.delta, "o-", ms=3)
-        ax.axhline(pr.threshold, color="tab:red", ls="--", lw=1, label="chi2(1) 95%")
-        ax.set_xscale("log")
-        ax.set_xlabel(f"{name} ({pr.unit})")
-        lo, hi = pr.ci
-        ax.set_title(f"profile CI [{lo:.3g}, {hi:.3g}]", fontsize=9)
-    axes[0, 0].set_ylabel("-2 log L - min")
-    axes[0, 0].legend(fontsize=8)
-    fig.tight_layout()
-
-
 # %% [markdown]
 # ## Johnson et al. 2011: zoledronic acid and bone volume
 # Zoledronic acid acts through the model's `za_effect` input (extra osteoclast apoptosis,
-# 5/day from day 6, as calibrated in `models.bone.vicious_cycle`). Free: bone-volume gain
+# 5/day from day 6, as calibrated in `seedsoil.models.vicious_cycle`). Free: bone-volume gain
 # `k_z`, tumour growth rate `r_T`, tumour PTHrP output `rho_P`, and the scale of the
 # digitised tumour-burden read-out (fM per cell).
 
@@ -115,10 +74,11 @@ print(fit_j.status, "  -2 log L =", round(float(fit_j.minus2loglik), 2))
 fit_j.to_frame()
 
 # %%
-show(fit_j, "Johnson et al. 2011: fit (red) and standardised residuals")
+fig, axes = seedsoil.plot.fitted(fit_j)
+_ = fig.suptitle("Johnson et al. 2011: data, fit and standardised residuals")
 
 # %%
-show_profiles(fit_j, ["k_z", "r_T", "rho_P"])
+fig, axes = seedsoil.plot.profiles([profile(fit_j, name, n_points=N_PROFILE) for name in ["k_z", "r_T", "rho_P"]])
 
 # %% [markdown]
 # ## Canon et al. 2008: OPG-Fc, bioluminescence and osteoclasts
@@ -136,7 +96,7 @@ study = compose({"drug": opg_fc(), "bone": vicious_cycle()},
 
 
 def opg(mg_kg, start):
-    return from_schedule(dataclasses.replace(OPG_FC_TIW, state="drug.depot", amount=mg_kg), start=start, count=13)
+    return from_schedule(OPG_FC_TIW, part="drug", amount=mg_kg, start=start, count=13)
 
 
 extra = (Param("bli_scale", 1.0, "photons/s/cell", "estimated: bioluminescence per tumour cell", bounds=(1e-6, 1e6)),
@@ -155,10 +115,12 @@ print(fit_c.status, "  -2 log L =", round(float(fit_c.minus2loglik), 2))
 fit_c.to_frame()
 
 # %%
-show(fit_c, "Canon et al. 2008: fit (red) and standardised residuals")
+fig, axes = seedsoil.plot.fitted(fit_c)
+_ = fig.suptitle("Canon et al. 2008: data, fit and standardised residuals")
 
 # %%
-show_profiles(fit_c, ["drug.EC50", "bone.r_T", "bone.K_T"])
+fig, axes = seedsoil.plot.profiles([profile(fit_c, name, n_points=N_PROFILE)
+                                    for name in ["drug.EC50", "bone.r_T", "bone.K_T"]])
 
 # %% [markdown]
 # ## What the fits say

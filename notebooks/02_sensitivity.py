@@ -14,11 +14,11 @@
 # %% [markdown]
 # # Sensitivity: what decides metastatic burden and bone loss at five years?
 #
-# Breast preset of `models.bone.bone_metastasis` (cascade + bone vicious cycle; no drug),
+# Breast preset of `seedsoil.models.bone_metastasis` (cascade + bone vicious cycle; no drug),
 # untreated for five years. We screen sixteen parameters of seeding, dormancy, growth in
 # bone and the vicious cycle with **Morris** elementary effects, then compute **Sobol**
 # first-order and total indices for the top ones. Every evaluation goes through
-# `solvers.sweep` (one compiled, vmapped solve per chunk); the analyses are SALib's.
+# `seedsoil.solvers.sweep` (one compiled, vmapped solve per chunk); the analyses are SALib's.
 #
 # Each parameter varies uniformly in log10 between half and twice its default, a range
 # chosen to be wide for a typical-patient model, not a fitted uncertainty.
@@ -28,9 +28,9 @@
 # %%
 import os
 
-import matplotlib.pyplot as plt
 import numpy as np
 
+import seedsoil.plot
 from seedsoil.models.bone import bone_metastasis
 from seedsoil.solvers import morris, sobol
 
@@ -38,7 +38,7 @@ SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 DAYS = 365.0 if SMALL else 5 * 365.0
 TIMES = np.array([0.0, DAYS])
 MODEL = bone_metastasis("breast")
-BONE = MODEL.parts[0].organs.index("bone")
+BONE = MODEL.part("cascade").organs.index("bone")
 DEFAULTS = dict(zip(MODEL.params.flat_names(), np.asarray(MODEL.params.values)))
 
 SCREENED = [
@@ -59,21 +59,14 @@ print(f"horizon {DAYS:.0f} days; {len(SCREENED)} parameters screened")
 # %% [markdown]
 # ## Morris screening
 # `mu_star` is the mean absolute elementary effect (Campolongo et al. 2007) in output
-# units per full log-range step; the bars' whiskers are bootstrap 95% intervals.
+# units per full log-range step; the whiskers are its bootstrap 95% intervals. `sigma` (the
+# spread of the effects) flags nonlinearity or interactions.
 
 # %%
 screen = morris(MODEL, TIMES, OUTPUTS, vary=SCREENED, ranges=RANGES, log=True, keep=KEEP,
                 trajectories=6 if SMALL else 30, seed=1)
-fig, axes = plt.subplots(1, len(OUTPUTS), figsize=(17, 5), sharey=True)
-for ax, label in zip(axes, OUTPUTS):
-    s = screen.sel(output=label)
-    order = np.argsort(s["mu_star"].values)
-    ax.barh(np.asarray(SCREENED)[order], s["mu_star"].values[order], xerr=s["mu_star_conf"].values[order],
-            color="tab:blue", alpha=0.8)
-    ax.set_title(label, fontsize=10)
-    ax.set_xlabel("Morris mu*")
-fig.suptitle(f"Morris screening over {DAYS:.0f} days ({screen.attrs.get('n_evaluations')} runs)")
-fig.tight_layout()
+fig, axes = seedsoil.plot.morris_bars(screen, ncols=len(OUTPUTS))
+_ = fig.suptitle(f"Morris screening over {DAYS:.0f} days ({screen.attrs.get('n_evaluations')} runs)")
 screen["mu_star"].to_pandas().T.round(3)
 
 # %% [markdown]
@@ -89,15 +82,5 @@ top = list(dict.fromkeys(name for label in OUTPUTS for name in ranked[label][:3]
 print("Sobol on:", top)
 indices = sobol(MODEL, TIMES, OUTPUTS, vary=top, ranges={k: RANGES[k] for k in top}, log=True, keep=KEEP,
                 n=32 if SMALL else 512, seed=2)
-fig, axes = plt.subplots(1, len(OUTPUTS), figsize=(17, 4.5), sharey=True)
-x = np.arange(len(top))
-for ax, label in zip(axes, OUTPUTS):
-    s = indices.sel(output=label)
-    ax.bar(x - 0.2, s["S1"].values, 0.4, yerr=s["S1_conf"].values, label="S1 (first order)")
-    ax.bar(x + 0.2, s["ST"].values, 0.4, yerr=s["ST_conf"].values, label="ST (total)")
-    ax.set_xticks(x, top, rotation=40, ha="right", fontsize=8)
-    ax.set_title(label, fontsize=10)
-axes[0].set_ylabel("Sobol index")
-axes[0].legend(fontsize=8)
-fig.tight_layout()
+fig, axes = seedsoil.plot.sobol_bars(indices, ncols=len(OUTPUTS))
 indices[["S1", "ST"]].to_dataframe()[["S1", "ST"]].round(3)

@@ -15,7 +15,7 @@
 # # Interventions: bisphosphonate or denosumab, when, and with or without surgery
 #
 # Breast cancer, five years from diagnosis (day 0), with the full model of
-# `models.bone.bone_metastasis`: the metastatic cascade (primary, CTCs, four organs,
+# `seedsoil.models.bone_metastasis`: the metastatic cascade (primary, CTCs, four organs,
 # dormancy, size-structured metastases) coupled to the bone vicious cycle and to the
 # pharmacokinetics of denosumab and zoledronic acid.
 #
@@ -29,7 +29,6 @@
 # Set `SEEDSOIL_NOTEBOOK_SMALL=1` (CI does) for a one-year horizon.
 
 # %%
-import dataclasses
 import os
 
 import jax
@@ -37,6 +36,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
+import seedsoil.plot
 from seedsoil.models.bone import bone_metastasis
 from seedsoil.models.drugs import XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W
 from seedsoil.solvers import from_schedule, scale, simulate
@@ -45,13 +45,13 @@ SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 DAYS = 365.0 if SMALL else 5 * 365.0
 TIMES = np.linspace(0.0, DAYS, 53 if SMALL else 121)
 MODEL = bone_metastasis("breast")
-ORGANS = MODEL.parts[0].organs
+ORGANS = MODEL.part("cascade").organs
 BONE = ORGANS.index("bone")
 
 # %% [markdown]
 # ## When does the first bone metastasis become detectable without treatment?
 # `n_detectable` counts metastases above the detection limit of the size-structured PDE
-# (module `models.cascade.metastases`).
+# (module `seedsoil.models.metastasis.metastases`).
 
 # %%
 untreated = simulate(MODEL, TIMES)
@@ -75,14 +75,11 @@ DRUGS = {  # name: (denosumab mg, zoledronic acid mg, zoledronic acid interval i
 STARTS = {"at diagnosis": 0.0, "at first bone metastasis": T_BONE}
 SURGERY = {"primary in place": 1.0, "resected day 30": 1e-3}
 
-xgeva = dataclasses.replace(XGEVA_Q4W, state="denosumab.depot")
-zometa = dataclasses.replace(ZOLEDRONIC_ACID_Q4W, state="za.plasma")
-
-
 def scenario(dmab_mg, za_mg, za_interval, start, surgery_factor):
     """Same events for every scenario; only numbers differ."""
-    return (from_schedule(xgeva, start=start, count=N_DOSES, amount=dmab_mg)
-            + from_schedule(zometa, start=start, count=N_DOSES, interval=za_interval, amount=za_mg)
+    return (from_schedule(XGEVA_Q4W, part="denosumab", start=start, count=N_DOSES, amount=dmab_mg)
+            + from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", start=start, count=N_DOSES, interval=za_interval,
+                            amount=za_mg)
             + scale("cascade.P", 30.0, surgery_factor))
 
 
@@ -107,27 +104,20 @@ def pick(drug, when, surgery):
 # Primary in place (top) vs resected on day 30 (bottom).
 
 # %%
-panels = [("cascade.metastatic_burden", "bone metastases (cells)", True),
-          ("bone.bone_volume", "bone volume (% of baseline)", False),
-          ("bone.CTX", "serum CTX (% of baseline)", True),
-          ("cascade.ctc_per_7_5ml", "CTCs per 7.5 mL", False)]
+panels = ["cascade.metastatic_burden[bone]", "bone.bone_volume", "bone.CTX", "cascade.ctc_per_7_5ml"]
 colours = dict(zip(DRUGS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
-fig, axes = plt.subplots(2, 4, figsize=(17, 8), sharex=True)
-for row, surgery in zip(axes, SURGERY):
-    for ax, (name, ylabel, log) in zip(row, panels):
-        for drug in DRUGS:
-            for when, style in zip(STARTS, ("-", "--")):
-                y = np.asarray(runs[name])[pick(drug, when, surgery)]
-                y = y[:, BONE] if y.ndim == 2 else y
-                (ax.semilogy if log else ax.plot)(TIMES, np.maximum(y, 1.0) if log else y, style,
-                                                  color=colours[drug], label=f"{drug}, {when}")
-        ax.axvline(T_BONE, color="grey", lw=0.8, ls=":")
-        ax.set_ylabel(ylabel)
-    row[0].set_title(surgery, loc="left", fontsize=10)
-for ax in axes[-1]:
-    ax.set_xlabel("days from diagnosis")
-axes[0, 1].legend(fontsize=7)
-fig.tight_layout()
+arms = [(drug, when) for drug in DRUGS for when in STARTS]
+fig = plt.figure(figsize=(17, 8.5), layout="constrained")
+for sub, surgery in zip(fig.subfigures(2, 1), SURGERY):
+    sub.suptitle(surgery, x=0.01, ha="left", fontsize=11)
+    row = sub.subplots(1, 4)
+    seedsoil.plot.trajectories(
+        runs, MODEL, panels, axes=row, members=[pick(drug, when, surgery) for drug, when in arms],
+        labels=[f"{drug}, {when}" for drug, when in arms],
+        styles=[{"color": colours[drug], "ls": "-" if when == "at diagnosis" else "--"} for drug, when in arms],
+        marks={"first detectable bone metastasis": T_BONE}, logy=[panels[0], panels[2]],
+        legend=surgery == "primary in place")
+    row[0].set_ylim(bottom=1.0)
 
 # %% [markdown]
 # ## Visible metastases per organ at the end of the horizon

@@ -6,7 +6,7 @@ StableHLO and compiling it with XLA (the largest of the three; the performance p
 docs gives the times for the full bone-metastasis model). JAX's persistent compilation
 cache, which importing seedsoil enables (:mod:`seedsoil._config`), removes the third when
 the same program comes again. This module removes the first two: the lowered
-program of :func:`~solvers.simulate` is written with :mod:`jax.export` next to JAX's
+program of :func:`~seedsoil.solvers.simulate` is written with :mod:`jax.export` next to JAX's
 cache (``$SEEDSOIL_CACHE_DIR/programs``) and read back by later sessions, so a warm
 first call is a file read, a cache hit and the solve.
 

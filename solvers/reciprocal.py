@@ -105,7 +105,7 @@ def reciprocal_divisions(fn: Callable[..., Any]) -> Callable[..., Any]:
     """``fn`` with every floating-point division evaluated as a product with :func:`recip`
     (module docstring). Takes and returns the same pytrees as ``fn``; works under ``jit``,
     ``vmap``, ``grad`` and ``jvp`` like ``fn``. It traces ``fn`` on every call, so use it
-    inside a traced function (as :mod:`solvers.simulate` does), not in a Python loop."""
+    inside a traced function (as :mod:`seedsoil.solvers.simulate` does), not in a Python loop."""
 
     @functools.wraps(fn)
     def wrapped(*args):

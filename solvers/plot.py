@@ -1,0 +1,727 @@
+"""Figures users would otherwise write by hand, drawn with matplotlib from any model's results.
+
+Every function draws into the axes it is given (``axes=``: one :class:`matplotlib.axes.Axes`
+or an array of them) or into a new figure, labels the axes with the declared units, and
+returns ``(figure, axes)`` with ``axes`` a NumPy array of the panels drawn (2-D for
+:func:`fitted`). Nothing here calls ``plt.show()``; nothing here knows any biology.
+
+* :func:`trajectories`: named outputs of one or several solutions over time, one panel per
+  output, one line per entry of an array-valued output (e.g. per organ) with a legend from
+  the declared labels, dose and event times of a regimen marked.
+* :func:`fitted`: a fit's data with error bars, the fitted curves per group, and the
+  standardised residuals below.
+* :func:`profiles`: profile likelihoods with the chi-square threshold and the interval.
+* :func:`morris_bars` and :func:`sobol_bars`: the indices of :func:`~seedsoil.solvers.morris`
+  and :func:`~seedsoil.solvers.sobol` with their bootstrap confidence intervals.
+* :func:`quantile_bands`: the median and quantile bands over time of a sweep.
+
+Outputs are named as in ``sol[name]``; one entry of an array-valued output is named by its
+label or index in brackets, e.g. ``"metastatic_burden[bone]"`` or ``"metastatic_burden[0]"``.
+
+This module imports matplotlib; ``import seedsoil`` does not import it (``seedsoil.plot`` loads
+on first use).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
+
+from ..models.base import Model
+from ._fit import FitResult, ProfileResult
+from ._simulate import Solution
+from ._sweep import SweepResult, _output_dims
+from .regimen import Regimen
+
+__all__ = ["trajectories", "fitted", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
+
+TIME_LABEL = "time (day)"
+_LINESTYLES = ("-", "--", ":", "-.")
+_ENTRY = re.compile(r"^(?P<name>.+)\[(?P<entry>[^\[\]]+)\]$")
+
+
+# --------------------------------------------------------------------------------------
+# Shared helpers
+# --------------------------------------------------------------------------------------
+def _colours() -> list[str]:
+    return plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+
+
+def _panels(axes, n: int, ncols: int | None, figsize, panel_size=(4.0, 3.2)) -> tuple[Any, np.ndarray]:
+    """``n`` axes: the given ones (at least ``n``) or a new figure's grid; extra panels of a
+    new grid are hidden."""
+    if axes is not None:
+        flat = np.ravel(np.asarray(axes, dtype=object))
+        if flat.size < n:
+            raise ValueError(f"{n} panels to draw but {flat.size} axes given")
+        return flat[0].figure, flat[:n]
+    ncols = max(1, min(n, ncols or 4))
+    nrows = -(-n // ncols)
+    if figsize is None:
+        figsize = (panel_size[0] * ncols, panel_size[1] * nrows)
+    fig, grid = plt.subplots(nrows, ncols, figsize=figsize, squeeze=False, layout="constrained")
+    flat = grid.ravel()
+    for ax in flat[n:]:
+        ax.set_visible(False)
+    return fig, flat[:n]
+
+
+def _with_unit(label: str, unit: str | None) -> str:
+    return f"{label} [{unit}]" if unit else label
+
+
+def _spec(model: Model, name: str):
+    for group in (model.states, model.inputs, model.observable_specs):
+        for s in group:
+            if s.name == name:
+                return s
+    known = list(model.state_names) + list(model.input_names) + list(model.observable_names)
+    raise KeyError(f"{model.name}: no state, input or observable {name!r}; known: {known}")
+
+
+def _split_entry(name: str) -> tuple[str, str | None]:
+    """``"x[bone]"`` -> ``("x", "bone")``; ``"x"`` -> ``("x", None)``."""
+    m = _ENTRY.match(name)
+    return (m["name"], m["entry"].strip()) if m else (name, None)
+
+
+def _entry_index(name: str, entry: str, labels: Sequence[str], size: int) -> int:
+    if entry in labels:
+        return list(labels).index(entry)
+    if re.fullmatch(r"-?\d+", entry) and -size <= int(entry) < size:
+        return int(entry) % size
+    known = f"labels {list(labels)} or " if labels else ""
+    raise KeyError(f"{name!r} has no entry {entry!r}; use {known}an index below {size}")
+
+
+def _entry_labels(model: Model, spec) -> tuple[str, ...]:
+    """Labels of the first extra axis of an array-valued output (declared, else indices)."""
+    dims, coords = _output_dims(model, spec)
+    labels = tuple(str(x) for x in coords.get(dims[0], ())) if dims else ()
+    n = spec.shape[0] if spec.shape else 0
+    return labels if len(labels) == n else tuple(str(i) for i in range(n))
+
+
+def _names(x: str | Sequence[str]) -> tuple[str, ...]:
+    return (x,) if isinstance(x, str) else tuple(x)
+
+
+def _as_logset(log: bool | str | Sequence[str], names: Sequence[str]) -> set[str]:
+    if isinstance(log, bool):
+        return set(names) if log else set()
+    if isinstance(log, str):
+        return {log}
+    return set(log)
+
+
+# --------------------------------------------------------------------------------------
+# Trajectories
+# --------------------------------------------------------------------------------------
+def _runs(runs: Solution | Mapping[str, Solution], labels: Sequence[str] | None,
+          members: Sequence[int] | None) -> list[tuple[str | None, Solution, int | None]]:
+    """``[(label, solution, batch index or None)]``: one entry per trajectory drawn."""
+    if isinstance(runs, Solution):
+        runs = {None: runs}
+    elif not isinstance(runs, Mapping) or not all(isinstance(s, Solution) for s in runs.values()):
+        raise TypeError("trajectories takes a Solution or a mapping {label: Solution}")
+    if members is not None and (len(runs) != 1 or not np.shape(next(iter(runs.values())).code)):
+        raise ValueError("members= selects trajectories of one batched Solution")
+    out = []
+    for label, sol in runs.items():
+        batch = np.shape(sol.code)
+        if len(batch) > 1:
+            raise ValueError(f"a solution with batch shape {batch}: pass one batch axis at most")
+        if not batch:
+            out.append((label, sol, None))
+            continue
+        index = list(range(batch[0])) if members is None else [int(i) for i in members]
+        bad = [i for i in index if not 0 <= i < batch[0]]
+        if bad:
+            raise ValueError(f"members {bad} are outside the batch of {batch[0]}")
+        names = labels if labels is not None and len(runs) == 1 else None
+        if names is not None and len(names) != len(index):
+            raise ValueError(f"{len(names)} labels for {len(index)} trajectories")
+        for k, i in enumerate(index):
+            sub = names[k] if names is not None else (f"#{i}" if label is None else f"{label} #{i}")
+            out.append((sub, sol, i))
+    return out
+
+
+def _regimen_marks(regimen: Regimen | None, marks: Mapping[str, Any] | None,
+                   t0: float, t1: float) -> tuple[dict[str, np.ndarray], dict[str, list[tuple[float, float]]]]:
+    """Event times per label (doses, scalings, ``marks``) and infusion spans per target,
+    inside ``[t0, t1]``; events that change nothing (amount 0 with factor 1) are left out."""
+    events: dict[str, list[float]] = {}
+    spans: dict[str, list[tuple[float, float]]] = {}
+    if regimen is not None and not isinstance(regimen, Regimen):
+        raise TypeError(f"regimen must be a Regimen; got {type(regimen).__name__}")
+    if regimen is not None and regimen.n_events:
+        t = np.asarray(regimen.event_time).reshape(-1, regimen.n_events)
+        amount = np.asarray(regimen.event_amount).reshape(t.shape)
+        factor = np.asarray(regimen.event_factor).reshape(t.shape)
+        for j, target in enumerate(regimen.event_target):
+            live = (amount[:, j] != 0) | (factor[:, j] != 1)
+            kind = "dose" if np.any(amount[:, j] != 0) or not np.any(factor[:, j] != 1) else "scale"
+            events.setdefault(f"{kind}: {target}", []).extend(t[live, j].tolist())
+    if regimen is not None and regimen.n_infusions:
+        start = np.asarray(regimen.infusion_start).reshape(-1, regimen.n_infusions)
+        stop = np.asarray(regimen.infusion_stop).reshape(start.shape)
+        rate = np.asarray(regimen.infusion_rate).reshape(start.shape)
+        for j, target in enumerate(regimen.infusion_target):
+            for a, b, r in zip(start[:, j], stop[:, j], rate[:, j]):
+                if r != 0 and b > t0 and a < t1:
+                    spans.setdefault(f"infusion: {target}", []).append((max(a, t0), min(b, t1)))
+    for label, times in (marks or {}).items():
+        events.setdefault(str(label), []).extend(np.atleast_1d(np.asarray(times, dtype=float)).tolist())
+    out = {}
+    for label, times in events.items():
+        arr = np.unique(np.asarray(times, dtype=float))
+        arr = arr[(arr >= t0) & (arr <= t1)]
+        if arr.size:
+            out[label] = arr
+    return out, {k: sorted(set(v)) for k, v in spans.items()}
+
+
+def _draw_marks(ax, events: Mapping[str, np.ndarray], spans: Mapping[str, list]) -> list:
+    """Vertical lines (gid ``"event"``) and shaded infusion spans (gid ``"infusion"``)."""
+    handles = []
+    colours = plt.get_cmap("Dark2").colors
+    for k, (label, times) in enumerate(events.items()):
+        colour = colours[k % len(colours)]
+        for t in times:
+            ax.axvline(t, color=colour, lw=0.8, ls=":", alpha=0.9, gid="event", label="_nolegend_")
+        handles.append(Line2D([], [], color=colour, lw=0.8, ls=":", label=label))
+    for k, (label, intervals) in enumerate(spans.items()):
+        colour = colours[(len(events) + k) % len(colours)]
+        for a, b in intervals:
+            ax.axvspan(a, b, color=colour, alpha=0.12, lw=0, gid="infusion")
+        handles.append(plt.Rectangle((0, 0), 1, 1, color=colour, alpha=0.3, label=label))
+    return handles
+
+
+def trajectories(
+    runs: Solution | Mapping[str, Solution],
+    model: Model,
+    outputs: str | Sequence[str] | None = None,
+    *,
+    regimen: Regimen | None = None,
+    marks: Mapping[str, Any] | None = None,
+    labels: Sequence[str] | None = None,
+    members: Sequence[int] | None = None,
+    styles: Sequence[Mapping[str, Any]] | None = None,
+    logy: bool | str | Sequence[str] = False,
+    ncols: int | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+    legend: bool = True,
+    **line_kw: Any,
+) -> tuple[Any, np.ndarray]:
+    """Named outputs over time, one panel per output.
+
+    A scalar output gets one line per trajectory (coloured by trajectory when there are
+    several). An array-valued output (say one value per organ) gets one line per entry,
+    coloured by entry and labelled with the labels its model declares (indices where it
+    declares none); with several trajectories, their line styles differ. Each panel is
+    titled with the output's declared description (its name where it has none), its y axis
+    labelled with its name and declared unit, e.g. ``metastatic_burden [cells]``, and its x
+    axis ``time (day)``. Dose, scaling and marked times are vertical dotted lines (one colour
+    per target, in the first panel's legend); infusions shaded spans. An output with more
+    than one extra axis needs one entry of its first axis named (``"n[bone]"``).
+
+    Args:
+        runs: a :class:`~seedsoil.solvers.Solution` (one trajectory or a batch with one
+            leading axis), or a mapping ``{label: Solution}`` of runs to compare (e.g.
+            untreated vs treated), each of the same model's outputs.
+        model: the model solved (for units and entry labels).
+        outputs: names of states, inputs or observables (``"x[label]"`` or ``"x[i]"`` for one
+            entry of an array-valued output); default: every observable (or every state).
+        regimen: a :class:`~seedsoil.solvers.Regimen` whose event times are marked (a batch
+            of regimens marks the union of their times; events that change nothing, such as
+            placeholder doses of amount 0, are not marked).
+        marks: more times to mark, ``{label: time or times}`` (e.g. a treatment switch that
+            the model schedules itself).
+        labels: names of the trajectories of a batched solution (default ``#0``, ``#1``, ...).
+        members: which trajectories of a batched solution to draw (indices; default all).
+        styles: one mapping of ``Axes.plot`` keywords per trajectory drawn (e.g.
+            ``{"color": "C1", "ls": "--"}``), replacing the default colour and line style (in
+            panels of array-valued outputs the colour stays that of the entry).
+        logy: log scale on the y axis: ``True`` for every panel, or the names to draw so.
+        ncols: panels per row of a new figure (default up to 4).
+        axes: axes to draw into (one per output); default: a new figure.
+        figsize: size of a new figure (default 4 x 3.2 inches per panel).
+        legend: draw legends (entry labels, trajectory labels, marked events).
+        **line_kw: passed to ``Axes.plot`` (e.g. ``lw=1``).
+
+    Returns:
+        ``(figure, axes)``, ``axes`` a 1-D array with one panel per output.
+    """
+    if outputs is None:
+        outputs = model.observable_names or model.state_names
+    outputs = (outputs,) if isinstance(outputs, str) else tuple(outputs)
+    drawn = _runs(runs, labels, members)
+    if styles is not None and len(styles) != len(drawn):
+        raise ValueError(f"{len(styles)} styles for {len(drawn)} trajectories")
+    fig, panels = _panels(axes, len(outputs), ncols, figsize)
+    logs = _as_logset(logy, outputs)
+    first = drawn[0][1]
+    ts0 = np.asarray(first.ts)
+    events, spans = _regimen_marks(regimen, marks, float(ts0[0]), float(ts0[-1]))
+    colours = _colours()
+    several = len(drawn) > 1
+    runs_shown = False
+    for k, (ax, name) in enumerate(zip(panels, outputs)):
+        base, entry = _split_entry(name)
+        spec = _spec(model, base)
+        entries: tuple[str, ...] = ()
+        pick = None
+        if spec.shape:
+            if len(spec.shape) > 1 and entry is None:
+                raise ValueError(f"{base!r} has shape {spec.shape}: name one entry of its first axis, "
+                                 f"e.g. {base + '[0]'!r}")
+            entries = _entry_labels(model, spec)
+            if entry is not None:
+                pick = _entry_index(name, entry, entries, spec.shape[0])
+                title = f"{base}[{entries[pick]}]"
+                heading = f"{spec.description} ({entries[pick]})" if spec.description else title
+                entries = ()
+            else:
+                title, heading = base, spec.description or base
+        elif entry is not None:
+            raise KeyError(f"{base!r} is scalar; it has no entry {entry!r}")
+        else:
+            title, heading = base, spec.description or base
+        for r, (run_label, sol, i) in enumerate(drawn):
+            y = np.asarray(sol[base])
+            y = y if i is None else y[i]
+            if pick is not None:
+                y = y[:, pick]
+            ts = np.asarray(sol.ts)
+            if entries:
+                for j, lab in enumerate(entries):
+                    kw = dict(ls=_LINESTYLES[r % len(_LINESTYLES)] if several else "-", color=colours[j % len(colours)])
+                    kw.update(line_kw)
+                    if styles is not None:
+                        kw.update({key: v for key, v in styles[r].items() if key not in ("color", "c")})
+                    ax.plot(ts, y[:, j], label=lab if r == 0 else "_nolegend_", **kw)
+            else:
+                kw = dict(color=colours[r % len(colours)] if several else colours[0])
+                kw.update(line_kw)
+                kw.update(styles[r] if styles is not None else {})
+                ax.plot(ts, y, label=run_label if run_label is not None else "_nolegend_", **kw)
+        if name in logs or base in logs:
+            ax.set_yscale("log")
+        ax.set_title(heading, fontsize=9)
+        ax.set_ylabel(_with_unit(title, spec.unit))
+        ax.set_xlabel(TIME_LABEL)
+        mark_handles = _draw_marks(ax, events, spans)
+        if not legend:
+            continue
+        handles: list = []
+        if entries:  # per-entry colours, and line styles per run
+            handles += ax.get_legend_handles_labels()[0]
+            if several:
+                for r, (lab, _, _) in enumerate(drawn):
+                    kw = dict(color="k", ls=_LINESTYLES[r % len(_LINESTYLES)])
+                    kw.update({key: v for key, v in (styles[r] if styles else {}).items() if key not in ("color", "c")})
+                    handles.append(Line2D([], [], label=str(lab), **kw))
+        elif several and not runs_shown:
+            handles += ax.get_legend_handles_labels()[0]
+            runs_shown = True
+        if k == 0:
+            handles += mark_handles
+        if handles:
+            ax.legend(handles=handles, fontsize=7)
+    return fig, panels
+
+
+# --------------------------------------------------------------------------------------
+# Fits
+# --------------------------------------------------------------------------------------
+def fitted(
+    result: FitResult,
+    *,
+    observables: str | Sequence[str] | None = None,
+    groups: str | Sequence[str] | None = None,
+    n_points: int = 101,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+    legend: bool = True,
+) -> tuple[Any, np.ndarray]:
+    """A fit's data, fitted curves and standardised residuals.
+
+    One column per observable. Top row: the data of each group (condition) as points with
+    their standard errors as error bars, and the model's prediction in measured units
+    (:meth:`FitResult.predict`) as a line of the same colour; y axis labelled with the data's
+    unit. Bottom row: the standardised residuals ``(y - h) / sd`` on the noise scale
+    (:meth:`FitResult.residuals`), with lines at 0 and +/- 2.
+
+    Args:
+        result: a :class:`~seedsoil.solvers.FitResult`.
+        observables: which observables (default: every fitted one, in data order).
+        groups: which groups (default: every fitted one); legends use the data's group labels
+            (``alt_expt_id``).
+        n_points: points of each predicted curve.
+        axes: a ``(2, n_observables)`` array of axes; default: a new figure.
+        figsize: size of a new figure.
+        legend: draw the group legend in the first column.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` of shape ``(2, n_observables)``.
+    """
+    prob = result.problem
+    rows = prob.rows
+    fitted_obs = tuple(dict.fromkeys(r[1] for r in rows))
+    fitted_groups = tuple(dict.fromkeys(r[0] for r in rows))
+    obs = fitted_obs if observables is None else _names(observables)
+    grp = fitted_groups if groups is None else _names(groups)
+    for what, asked, known in (("observable", obs, fitted_obs), ("group", grp, fitted_groups)):
+        unknown = [a for a in asked if a not in known]
+        if unknown:
+            raise ValueError(f"no fitted {what}(s) {unknown}; fitted: {list(known)}")
+    n = len(obs)
+    if axes is not None:
+        grid = np.asarray(axes, dtype=object).reshape(2, -1)
+        if grid.shape[1] < n:
+            raise ValueError(f"{n} observables to draw but axes of shape {grid.shape} given")
+        grid = grid[:, :n]
+        fig = grid[0, 0].figure
+    else:
+        fig, grid = plt.subplots(2, n, figsize=figsize or (4.2 * n, 5.0), squeeze=False, sharex="col",
+                                 gridspec_kw={"height_ratios": [3, 1.3]}, layout="constrained")
+    pred = result.predict(n_points=n_points)
+    resid = result.residuals()
+    data = prob.data
+    names = data.labels
+    colours = _colours()
+    for j, o in enumerate(obs):
+        top, bottom = grid[0, j], grid[1, j]
+        for g in grp:
+            colour = colours[fitted_groups.index(g) % len(colours)]
+            sel = [i for i, r in enumerate(rows) if r[0] == g and r[1] == o]
+            if not sel:
+                continue
+            label = names.get(g, g)
+            t = np.asarray([rows[i][2] for i in sel])
+            y = np.asarray([rows[i][3] for i in sel])
+            se = np.asarray([rows[i][4] for i in sel])
+            top.errorbar(t, y, se, fmt="o", ms=4, capsize=2, color=colour, label=label)
+            if (g, o) in pred:
+                tp, hp = pred[(g, o)]
+                top.plot(tp, hp, color=colour, lw=1.5)
+            bottom.plot(t, resid[sel], "o", ms=4, color=colour)
+        for level, style in ((0.0, "-"), (2.0, "--"), (-2.0, "--")):
+            bottom.axhline(level, color="grey", lw=0.8, ls=style)
+        try:
+            unit = data.units_of(o)
+        except ValueError:
+            unit = ""
+        top.set_title(o, fontsize=10)
+        top.set_ylabel(_with_unit(o, unit))
+        bottom.set_ylabel("standardised residual")
+        bottom.set_xlabel(TIME_LABEL)
+        if legend and j == 0:
+            top.legend(fontsize=7)
+    return fig, grid
+
+
+# --------------------------------------------------------------------------------------
+# Profile likelihoods
+# --------------------------------------------------------------------------------------
+def profiles(
+    results: ProfileResult | Sequence[ProfileResult],
+    *,
+    logx: bool | None = None,
+    ncols: int | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Profile likelihoods, one panel per parameter.
+
+    Draws ``delta = -2 log L - min`` against the profiled value (points that did not converge
+    as red crosses), the chi-square threshold (dashed), the estimate (solid vertical line) and
+    the profile-likelihood interval (shaded between its limits; a side where the profile
+    never crosses the threshold is left open and said so in the title).
+
+    Args:
+        results: one :class:`~seedsoil.solvers.ProfileResult` or several.
+        logx: log scale on x; default: when the parameter was estimated on log scale and the
+            grid spans more than a factor of 10.
+        ncols: panels per row of a new figure.
+        axes: axes to draw into (one per profile); default: a new figure.
+        figsize: size of a new figure.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` a 1-D array with one panel per profile.
+    """
+    results = (results,) if isinstance(results, ProfileResult) else tuple(results)
+    fig, panels = _panels(axes, len(results), ncols, figsize, panel_size=(3.8, 3.2))
+    for ax, pr in zip(panels, results):
+        x = np.asarray(pr.values, dtype=float)
+        d = np.asarray(pr.delta, dtype=float)
+        ok = np.asarray(pr.converged, dtype=bool)
+        order = np.argsort(x)
+        ax.plot(x[order], d[order], "-", color="C0", lw=1.2)
+        ax.plot(x[ok], d[ok], "o", color="C0", ms=3, label="profile")
+        if (~ok).any():
+            ax.plot(x[~ok], d[~ok], "x", color="tab:red", ms=5, label="not converged")
+        pct = f"{100 * pr.level:g}%"
+        ax.axhline(pr.threshold, color="tab:red", ls="--", lw=1, label=f"chi2(1) {pct}: {pr.threshold:.3g}")
+        ax.axvline(pr.estimate, color="k", lw=0.8, label="estimate")
+        lo, hi = (float(c) for c in pr.ci)
+        finite = x[np.isfinite(x)]
+        a = lo if math.isfinite(lo) else (finite.min() if finite.size else pr.estimate)
+        b = hi if math.isfinite(hi) else (finite.max() if finite.size else pr.estimate)
+        ax.axvspan(a, b, color="C0", alpha=0.12, lw=0, gid="ci", label=f"{pct} CI")
+        for c in (lo, hi):
+            if math.isfinite(c):
+                ax.axvline(c, color="C0", ls=":", lw=1)
+        on_log = bool(finite.size and np.all(finite > 0) and np.allclose(np.exp(pr.u), x, rtol=1e-9))
+        use_log = logx if logx is not None else on_log and finite.max() > 10.0 * finite.min()
+        if use_log:
+            ax.set_xscale("log")
+        txt = lambda c: f"{c:.3g}" if math.isfinite(c) else "open"
+        ax.set_title(f"{pr.name}: {pct} CI [{txt(lo)}, {txt(hi)}]", fontsize=9)
+        ax.set_xlabel(_with_unit(pr.name, pr.unit))
+        ax.set_ylabel("-2 log L - min")
+    panels[0].legend(fontsize=7)
+    return fig, panels
+
+
+# --------------------------------------------------------------------------------------
+# Global sensitivity
+# --------------------------------------------------------------------------------------
+def _per_output(ds, output):
+    """``[(label or None, dataset over parameter)]`` for one or several outputs."""
+    if "output" in ds.dims:
+        labels = [str(v) for v in ds["output"].values]
+        if output is not None:
+            wanted = (output,) if isinstance(output, str) else tuple(output)
+            unknown = [w for w in wanted if w not in labels]
+            if unknown:
+                raise ValueError(f"no output(s) {unknown}; outputs: {labels}")
+            labels = list(wanted)
+        return [(lab, ds.sel(output=lab)) for lab in labels]
+    if output is not None:
+        raise ValueError("this dataset has one output (no 'output' dimension); do not pass output=")
+    return [(None, ds)]
+
+
+def _check_vars(ds, names: Sequence[str], what: str) -> None:
+    missing = [n for n in names if n not in ds.data_vars]
+    if missing:
+        raise ValueError(f"not a {what} dataset: missing {missing}; has {list(ds.data_vars)}")
+
+
+def morris_bars(
+    ds,
+    *,
+    output: str | Sequence[str] | None = None,
+    unit: str | None = None,
+    sort: bool = True,
+    ncols: int | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Morris screening as horizontal bars, one panel per output.
+
+    For each parameter: ``mu_star`` (mean absolute elementary effect) with whiskers at its
+    bootstrap confidence interval (``mu_star +/- mu_star_conf``), and ``sigma`` (spread of
+    the effects: nonlinearity or interactions) as a thinner bar beside it. Parameters are
+    sorted by ``mu_star``, the most influential on top.
+
+    Args:
+        ds: the :class:`xarray.Dataset` returned by :func:`~seedsoil.solvers.morris` (with an
+            ``output`` dimension when several outputs were analysed).
+        output: which output label(s) to draw (default: all).
+        unit: the output's unit for the x label (effects are in the output's unit); default:
+            the dataset's ``output_unit`` or ``units`` attribute if it has one.
+        sort: sort parameters by ``mu_star``.
+        ncols: panels per row of a new figure.
+        axes: axes to draw into (one per output); default: a new figure.
+        figsize: size of a new figure.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` a 1-D array with one panel per output.
+    """
+    _check_vars(ds, ("mu_star", "mu_star_conf", "sigma"), "Morris")
+    parts = _per_output(ds, output)
+    n_par = ds.sizes["parameter"]
+    fig, panels = _panels(axes, len(parts), ncols, figsize, panel_size=(4.5, 0.9 + 0.32 * n_par))
+    unit = unit if unit is not None else ds.attrs.get("output_unit", ds.attrs.get("units"))
+    conf = ds.attrs.get("conf_level")
+    for ax, (label, s) in zip(panels, parts):
+        names = np.asarray([str(p) for p in s["parameter"].values])
+        mu, ci, sigma = (np.asarray(s[k].values, dtype=float) for k in ("mu_star", "mu_star_conf", "sigma"))
+        order = np.argsort(np.nan_to_num(mu, nan=-np.inf)) if sort else np.arange(len(mu))[::-1]
+        y = np.arange(len(order))
+        ax.barh(y + 0.18, mu[order], 0.36, xerr=ci[order], capsize=2, color="C0",
+                label="mu*" + (f" ({100 * conf:g}% CI)" if conf else ""))
+        ax.barh(y - 0.18, sigma[order], 0.36, color="C1", alpha=0.8, label="sigma")
+        ax.set_yticks(y, names[order], fontsize=8)
+        ax.set_xlabel(_with_unit("elementary effect", unit))
+        title = label if label is not None else str(ds.attrs.get("output", ""))
+        ax.set_title(title, fontsize=10)
+        ax.set_xlim(left=0.0)
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4))  # short tick labels for small effects
+    panels[0].legend(fontsize=7, loc="lower right")
+    return fig, panels
+
+
+def sobol_bars(
+    ds,
+    *,
+    output: str | Sequence[str] | None = None,
+    sort: bool = True,
+    ncols: int | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Sobol' indices as grouped bars, one panel per output.
+
+    For each parameter: the first-order index ``S1`` and the total index ``ST``, each with
+    whiskers at its bootstrap confidence interval (``+/- S1_conf``, ``+/- ST_conf``), sorted
+    by ``ST``. The y axis is the share of the output variance (dimensionless).
+
+    Args:
+        ds: the :class:`xarray.Dataset` returned by :func:`~seedsoil.solvers.sobol` (with an
+            ``output`` dimension when several outputs were analysed).
+        output: which output label(s) to draw (default: all).
+        sort: sort parameters by ``ST``, largest first.
+        ncols: panels per row of a new figure.
+        axes: axes to draw into (one per output); default: a new figure.
+        figsize: size of a new figure.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` a 1-D array with one panel per output.
+    """
+    _check_vars(ds, ("S1", "S1_conf", "ST", "ST_conf"), "Sobol")
+    parts = _per_output(ds, output)
+    n_par = ds.sizes["parameter"]
+    fig, panels = _panels(axes, len(parts), ncols, figsize, panel_size=(1.2 + 0.55 * n_par, 3.6))
+    conf = ds.attrs.get("conf_level")
+    ci = f" ({100 * conf:g}% CI)" if conf else ""
+    for ax, (label, s) in zip(panels, parts):
+        names = np.asarray([str(p) for p in s["parameter"].values])
+        s1, c1, st, ct = (np.asarray(s[k].values, dtype=float) for k in ("S1", "S1_conf", "ST", "ST_conf"))
+        order = np.argsort(-np.nan_to_num(st, nan=-np.inf)) if sort else np.arange(len(st))
+        x = np.arange(len(order))
+        ax.bar(x - 0.2, s1[order], 0.4, yerr=c1[order], capsize=2, color="C0", label="S1 (first order)" + ci)
+        ax.bar(x + 0.2, st[order], 0.4, yerr=ct[order], capsize=2, color="C1", label="ST (total)" + ci)
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.set_xticks(x, names[order], rotation=40, ha="right", fontsize=8)
+        ax.set_ylabel("Sobol index [1]")
+        title = label if label is not None else str(ds.attrs.get("output", ""))
+        ax.set_title(title, fontsize=10)
+    panels[0].legend(fontsize=7)
+    return fig, panels
+
+
+# --------------------------------------------------------------------------------------
+# Sweeps
+# --------------------------------------------------------------------------------------
+def _sweep_dataset(result):
+    if isinstance(result, SweepResult):
+        return result.to_xarray()
+    if hasattr(result, "data_vars") and "time" in getattr(result, "dims", ()):
+        return result
+    raise TypeError("quantile_bands takes a SweepResult or the xarray.Dataset of load_sweep; "
+                    f"got {type(result).__name__}")
+
+
+def quantile_bands(
+    result,
+    output: str | Sequence[str],
+    *,
+    bands: Sequence[tuple[float, float]] = ((0.05, 0.95), (0.25, 0.75)),
+    label: str | None = None,
+    color: str | None = None,
+    logy: bool = False,
+    ncols: int | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+) -> tuple[Any, np.ndarray]:
+    """Median and quantile bands over time of a sweep's members.
+
+    For each output (or each entry of an array-valued output, labelled by its coordinate, e.g.
+    per organ) one panel: the median over the members at each save time as a line and each
+    quantile band as a shaded area (outer bands lighter). Failed members (NaN outputs) are
+    left out, and the panel title says how many members were used. The y axis carries the
+    output's ``units`` attribute, the x axis ``time (day)``. Call again with the same
+    ``axes`` and another ``color``/``label`` to overlay a second sweep (e.g. another arm).
+
+    Args:
+        result: a :class:`~seedsoil.solvers.SweepResult`, or the :class:`xarray.Dataset` of
+            :meth:`SweepResult.to_xarray` or :func:`~seedsoil.solvers.load_sweep`.
+        output: a kept output name, ``"name[label]"`` for one entry of an array-valued
+            output, or several names.
+        bands: ``(low, high)`` quantile pairs in [0, 1] (default 5-95 % and 25-75 %).
+        label: prefix of the legend entries (e.g. the arm's name).
+        color: colour of the median and bands (default: the first colour of the cycle).
+        logy: log scale on the y axis.
+        ncols: panels per row of a new figure.
+        axes: axes to draw into (one per panel); default: a new figure.
+        figsize: size of a new figure.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` a 1-D array with one panel per output (entry).
+    """
+    ds = _sweep_dataset(result)
+    names = (output,) if isinstance(output, str) else tuple(output)
+    for lo, hi in bands:
+        if not (0.0 <= lo < hi <= 1.0):
+            raise ValueError(f"a band is (low, high) quantiles with 0 <= low < high <= 1; got {(lo, hi)}")
+    series = []  # (title, unit, (member, time) values)
+    for name in names:
+        base, entry = _split_entry(name)
+        if base not in ds.data_vars:
+            known = [k for k, v in ds.data_vars.items() if {"member", "time"} <= set(v.dims)]
+            raise KeyError(f"{base!r} is not an output of this sweep; outputs: {known}")
+        da = ds[base].transpose("member", "time", ...)
+        unit = da.attrs.get("units", "")
+        extra = da.dims[2:]
+        if entry is not None:
+            if not extra:
+                raise KeyError(f"{base!r} is scalar; it has no entry {entry!r}")
+            dim = extra[0]
+            labels = [str(v) for v in da[dim].values] if dim in da.coords else []
+            i = _entry_index(name, entry, labels, da.sizes[dim])
+            da = da.isel({dim: i})
+            extra = da.dims[2:]
+            name = f"{base}[{labels[i] if labels else i}]"
+        if len(extra) > 1:
+            raise ValueError(f"{base!r} has dims {da.dims}: name one entry of {extra[0]!r}, e.g. {base + '[0]'!r}")
+        if extra:
+            dim = extra[0]
+            labels = [str(v) for v in da[dim].values] if dim in da.coords else [str(i) for i in range(da.sizes[dim])]
+            for i, lab in enumerate(labels):
+                series.append((f"{base}[{lab}]", unit, np.asarray(da.isel({dim: i}).values, dtype=float)))
+        else:
+            series.append((name, unit, np.asarray(da.values, dtype=float)))
+    fig, panels = _panels(axes, len(series), ncols, figsize)
+    t = np.asarray(ds["time"].values, dtype=float)
+    colour = color or _colours()[0]
+    prefix = f"{label}: " if label else ""
+    widths = sorted(bands, key=lambda b: b[1] - b[0], reverse=True)
+    for ax, (title, unit, y) in zip(panels, series):
+        used = np.isfinite(y).all(axis=1)
+        y_ok = y[used]
+        if y_ok.shape[0] == 0:
+            raise ValueError(f"{title}: every member failed (all values NaN); nothing to draw")
+        for k, (lo, hi) in enumerate(widths):
+            qlo, qhi = np.quantile(y_ok, [lo, hi], axis=0)
+            ax.fill_between(t, qlo, qhi, color=colour, alpha=0.15 + 0.15 * k, lw=0,
+                            label=f"{prefix}{100 * lo:g}-{100 * hi:g} %")
+        ax.plot(t, np.median(y_ok, axis=0), color=colour, lw=1.5, label=f"{prefix}median")
+        if logy:
+            ax.set_yscale("log")
+        ax.set_title(f"{title} ({used.sum()} of {len(used)} members)", fontsize=9)
+        ax.set_ylabel(_with_unit(title, unit))
+        ax.set_xlabel(TIME_LABEL)
+        ax.legend(fontsize=7)
+    return fig, panels
