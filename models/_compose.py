@@ -82,9 +82,9 @@ class Composite(Model):
 
     @property
     def named_parts(self) -> dict[str, Model]:
-        """``{part name: part}`` as given to :func:`compose` (see :meth:`part` for the parts
-        with the composite's current values)."""
-        return dict(zip(self.keys, self.parts))
+        """``{part name: part}``, each as :meth:`part` gives it: carrying the composite's
+        current values of its parameters and initial state."""
+        return {key: self.part(key) for key in self.keys}
 
     # slices of the flat state, parameter and input vectors, one per part
     def _slices(self):

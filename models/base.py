@@ -40,7 +40,8 @@ from jaxtyping import Array, Float
 
 __all__ = [
     "Param", "State", "Input", "Observable", "Params", "View", "Model", "UnknownNameError", "resolve_name",
-    "select_names", "unknown_name", "flat_labels", "is_concrete", "positive_part", "x_log_ratio", "flux",
+    "resolve_output", "select_names", "unknown_name", "flat_labels", "is_concrete", "positive_part", "x_log_ratio",
+    "flux",
 ]
 
 
@@ -181,18 +182,39 @@ def _flat_labels_cached(specs: tuple) -> tuple[str, ...]:
     return tuple(out)
 
 
-def unknown_name(kind: str, name: Any, specs: Sequence, owner: str = "") -> UnknownNameError:
+def unknown_name(kind: str, name: Any, specs: Sequence, owner: str = "",
+                 entries: Sequence[str] | None = None) -> UnknownNameError:
     """The error for a name that ``specs`` do not declare: the same text wherever the name
-    was given (simulate, sweep, sensitivities, fits, SBML export, regimens, ``y0``)."""
+    was given (simulate, sweep, sensitivities, fits, SBML export, regimens, ``y0``, outputs).
+    ``entries``: the entry names offered as close matches (default: the flat labels)."""
     names = [s.name for s in specs]
-    candidates = names + [lab for lab in flat_labels(specs) if lab not in names]
+    labels = flat_labels(specs) if entries is None else tuple(entries)
+    candidates = names + [lab for lab in labels if lab not in names]
     close = tuple(difflib.get_close_matches(str(name), candidates, n=3, cutoff=0.6))
     hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
     where = f": model {owner!r} has no {kind} {name!r}" if owner else ""
-    entries = [lab for lab in flat_labels(specs) if lab not in names][:2]
-    form = f" (array entries as {entries[0]!r})" if entries else ""
+    entry_names = [lab for lab in labels if lab not in names][:2]
+    form = f" (array entries as {entry_names[0]!r})" if entry_names else ""
     return UnknownNameError(f"unknown {kind} {name!r}{where}{hint}; known {kind}s: {names}{form}",
                             name=str(name), kind=kind, suggestions=close)
+
+
+def _split_entry(name: str) -> tuple[str, str | None]:
+    """``"w[bone]"`` -> ``("w", "bone")``; ``"w"`` -> ``("w", None)`` (the one parser of entry names)."""
+    if name.endswith("]") and "[" in name:
+        cut = name.rindex("[")
+        return name[:cut], name[cut + 1: -1]
+    return name, None
+
+
+def _entry_position(entry: str, labels: Sequence[str]) -> int | None:
+    """Position of an entry given by label or by non-negative position (``"bone"``, ``"0"``)
+    among ``labels``; ``None`` when it is neither."""
+    if entry in labels:
+        return list(labels).index(entry)
+    if entry.isdigit() and int(entry) < len(labels):
+        return int(entry)
+    return None
 
 
 def resolve_name(specs: Sequence[Param | State | Input], name: str, *, kind: str = "parameter",
@@ -216,17 +238,58 @@ def _resolve_cached(specs: tuple, name: str, kind: str, owner: str):
     if name in layout:
         start, stop, shape = layout[name]
         return tuple(range(start, stop)), shape
-    if name.endswith("]") and "[" in name:
-        base, entry = name[: name.rindex("[")], name[name.rindex("[") + 1: -1]
-        if base in layout and layout[base][2] != ():
-            spec = next(s for s in specs if s.name == base)
-            labels = _entry_labels(spec)
-            start = layout[base][0]
-            if entry in labels:
-                return (start + labels.index(entry),), ()
-            if entry.isdigit() and int(entry) < spec.size:
-                return (start + int(entry),), ()
+    base, entry = _split_entry(name)
+    if entry is not None and base in layout and layout[base][2] != ():
+        spec = next(s for s in specs if s.name == base)
+        pos = _entry_position(entry, _entry_labels(spec))
+        if pos is not None:
+            return (layout[base][0] + pos,), ()
     raise unknown_name(kind, name, specs, owner)
+
+
+def _axis_labels(spec) -> tuple[str, ...]:
+    """Labels of the entries of the first axis of an output (its ``labels``, else ``0, 1, ...``)."""
+    if not spec.shape:
+        return ()
+    labels = tuple(str(x) for x in getattr(spec, "labels", ()) or ())
+    return labels if len(labels) == spec.shape[0] else tuple(str(i) for i in range(spec.shape[0]))
+
+
+def resolve_output(specs: Sequence[State | Input | Observable], name: str, *,
+                   owner: str = "") -> tuple[State | Input | Observable, int | None]:
+    """``(declaration, entry)`` of an output name: a state, input or observable
+    (``"metastatic_burden"``, a composite's ``"cascade.metastatic_burden"``), or one entry of
+    the first axis of an array-valued one by label or position (``"metastatic_burden[bone]"``,
+    ``"D[0]"``), then ``entry`` is its position on that axis (else ``None``). ``specs`` are
+    searched in order (a model's: states, inputs, observables; :meth:`Model.resolve_output`).
+    The value of an entry has the declaration's shape without its first axis. Raises
+    :class:`UnknownNameError` (see :func:`unknown_name`, kind ``"output"``). Pure Python on
+    static declarations: call it outside ``jit`` (or at trace time)."""
+    if not isinstance(name, str):
+        raise TypeError(f"outputs are given by name; got {name!r}")
+    return _resolve_output_cached(tuple(specs), name, owner)
+
+
+@functools.lru_cache(maxsize=4096)
+def _resolve_output_cached(specs: tuple, name: str, owner: str):
+    for spec in specs:
+        if spec.name == name:
+            return spec, None
+    base, entry = _split_entry(name)
+    if entry is not None:
+        for spec in specs:
+            if spec.name == base:
+                pos = _entry_position(entry, _axis_labels(spec))
+                if pos is not None:
+                    return spec, pos
+                break
+    entries = [f"{s.name}[{lab}]" for s in specs for lab in _axis_labels(s)]
+    raise unknown_name("output", name, specs, owner, entries=entries)
+
+
+def output_shape(spec, entry: int | None) -> tuple[int, ...]:
+    """Shape of the value of an output (per saved time) from :func:`resolve_output`."""
+    return tuple(spec.shape) if entry is None else tuple(spec.shape[1:])
 
 
 def select_names(specs: Sequence[Param | State | Input], names: Sequence[str] | str | None, *,
@@ -375,6 +438,13 @@ class Params(eqx.Module):
     def replace_named(self, new: Mapping[str, Any], *, owner: str = "") -> Params:
         """:meth:`replace` from a mapping; ``owner`` (a model name) is named in errors."""
         where = {name: resolve_name(self.specs, name, kind="parameter", owner=owner) for name in new}
+        covered: dict[int, str] = {}
+        for name, (idx, _) in where.items():
+            for i in idx:
+                if i in covered:
+                    raise ValueError(f"parameters {covered[i]!r} and {name!r} both set {self.flat_names()[i]!r}; "
+                                     "give each entry one value")
+                covered[i] = name
         batch = self.batch_shape
         for name, val in new.items():
             shape = where[name][1]
@@ -425,16 +495,35 @@ class Params(eqx.Module):
             raise ValueError(f"parameter {label!r} = {value!r}{where} {reason} [{spec.unit}]")
         return self
 
-    def table(self) -> str:
-        """A plain-text table of names, values, units and sources (for notebooks)."""
+    def rows(self) -> list[dict[str, str]]:
+        """One row per declared parameter, as text: ``name``, ``value`` (``bone: 1, lung: 2``
+        for an array with labels), ``unit``, ``bounds`` (``[0, inf)``), ``source`` and
+        ``description``. :meth:`table` and the documentation's parameter tables print these."""
         v = np.asarray(self.values)
-        rows = [f"{'name':<12} {'value':>14} {'unit':<16} source"]
+        out = []
         for s in self.specs:
             start, stop, _ = self.layout[s.name]
             val = v[..., start:stop]
-            txt = f"{float(val.reshape(-1)[0]):.6g}" if val.size == 1 else np.array2string(val, precision=4)
-            rows.append(f"{s.name:<12} {txt:>14} {s.unit:<16} {s.source}")
-        return "\n".join(rows)
+            if val.size == 1:
+                value = f"{float(val.reshape(-1)[0]):.6g}"
+            elif val.ndim == 1:
+                value = ", ".join(f"{lab}: {float(x):.6g}" for lab, x in zip(_entry_labels(s), val, strict=True))
+            else:  # a batch of parameter sets
+                value = np.array2string(val, precision=4)
+            lo, hi = s.bounds
+            bounds = f"{'(' if math.isinf(lo) else '['}{lo:.6g}, {hi:.6g}{')' if math.isinf(hi) else ']'}"
+            out.append(dict(name=s.name, value=value, unit=s.unit, bounds=bounds, source=s.source,
+                            description=s.description))
+        return out
+
+    def table(self) -> str:
+        """A plain-text table of names, values, units and sources (for notebooks)."""
+        rows = self.rows()
+        width = {k: max([len(k)] + [len(r[k]) for r in rows]) for k in ("name", "value", "unit")}
+        lines = [f"{'name':<{width['name']}}  {'value':>{width['value']}}  {'unit':<{width['unit']}}  source"]
+        lines += [f"{r['name']:<{width['name']}}  {r['value']:>{width['value']}}  {r['unit']:<{width['unit']}}  "
+                  f"{r['source']}" for r in rows]
+        return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------------------
@@ -523,6 +612,18 @@ class Model(eqx.Module):
         """Flat indices of a state name (``"C"``, ``"M"``, ``"M[bone]"``, ``"bone.C"``);
         :class:`UnknownNameError` names an unknown one, as for parameters."""
         return resolve_name(self.states, name, kind="state", owner=self.name)[0]
+
+    @property
+    def output_specs(self) -> tuple[State | Input | Observable, ...]:
+        """Every output a solution holds, in the order names are searched: states, inputs,
+        observables."""
+        return self.states + self.inputs + self.observable_specs
+
+    def resolve_output(self, name: str) -> tuple[State | Input | Observable, int | None]:
+        """``(declaration, entry)`` of an output name (``"C"``, ``"metastatic_burden"``, one
+        entry ``"metastatic_burden[bone]"`` or ``"D[0]"`` of its first axis, a composite's
+        ``"cascade.metastatic_burden[bone]"``): see :func:`resolve_output`."""
+        return resolve_output(self.output_specs, name, owner=self.name)
 
     def param_index(self, name: str) -> tuple[int, ...]:
         """Flat indices of a parameter name (``"k_z"``, ``"w"``, ``"w[bone]"``, ``"bone.k_z"``);

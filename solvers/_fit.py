@@ -70,7 +70,7 @@ import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 from scipy import special  # scipy.stats (slow to import) loads where it is used
 
-from ..models.base import Model, Param, Params, UnknownNameError, resolve_name
+from ..models.base import Model, Param, Params, UnknownNameError, output_shape, resolve_name
 from ._simulate import DEFAULT, SolverOptions, resolve_options, simulate
 from .data import Dataset
 from .regimen import Regimen
@@ -105,7 +105,8 @@ class Observation:
 
     Attributes:
         observable: the name in the data (``observable`` column).
-        output: a state, input or observable of the model (scalar), read with ``sol[output]``.
+        output: a scalar state, input or observable of the model, or one entry of an
+            array-valued one (``"metastatic_burden[bone]"``, ``"D[0]"``), read with ``sol[output]``.
         transform: ``"identity"`` (``scale x + offset``), ``"relative"``
             (``scale 100 x / x(baseline_time) + offset``; ``percent=False`` drops the 100)
             or ``"log10"`` (``log10(scale x + offset)``).
@@ -427,8 +428,9 @@ class FitProblem:
         bounds: ``{name: (lo, hi)}`` ranges for free parameters, inside the declared bounds
             (a whole array's range applies to each entry; an entry's own range wins).
         scale: ``{name: "log" | "linear"}``; default ``"log"`` (needs a lower bound >= 0).
-        options: ODE solver settings as one :class:`~seedsoil.solvers.SolverOptions`
-            (default: ``SolverOptions(rtol=1e-8, atol=1e-10)``).
+        options: ODE solver settings as one :class:`~seedsoil.solvers.SolverOptions`; its
+            ``rtol``/``atol`` left unset (``None``) are the fit's 1e-8/1e-10, tighter than
+            ``simulate``'s (default: ``SolverOptions()``, i.e. rtol 1e-8, atol 1e-10).
         solver, rtol, atol, max_steps: ODE solver settings (see :func:`~seedsoil.solvers.simulate`);
             each one given wins over the same field of ``options``.
         mode: ``"callback"`` (default): the model and its sensitivities are compiled once
@@ -484,8 +486,7 @@ class FitProblem:
         rows_per_block = self._data_blocks()
         classes, member, class_times, class_regs = self._simulation_classes(rows_per_block)
         rows = self._noise_scale_rows(rows_per_block, member, class_times)
-        self._needs_sigma_free = any(isinstance(o.sigma, str) and self._labels.index(o.sigma) in free_idx
-                                     for o in self.observations)
+        self._needs_sigma_free = any(sigma is not None and sigma in free_idx for _, _, sigma in obs_idx)
         if self.n_data < len(self.free):
             warnings.warn(f"{len(self.free)} free parameters for {self.n_data} data points", RuntimeWarning,
                           stacklevel=2)
@@ -581,15 +582,13 @@ class FitProblem:
     def _observation_parameters(self) -> list[tuple[int | None, int | None, int | None]]:
         """Each observation's output checked (a scalar output of the model), and the flat
         index of its ``scale``, ``offset`` and ``sigma`` when they name parameters."""
-        outputs = self._outputs()
         obs_idx = []
         for o in self.observations:
-            if o.output not in outputs:
-                raise ValueError(f"observation {o.observable!r}: model {self.model.name!r} has no output {o.output!r}; "
-                                 f"known: {sorted(outputs)}")
-            if outputs[o.output] != ():
-                raise ValueError(f"observation {o.observable!r}: output {o.output!r} has shape {outputs[o.output]}; "
-                                 "observe a scalar output")
+            spec, entry = self.model.resolve_output(o.output)  # unknown: UnknownNameError, as everywhere
+            shape = output_shape(spec, entry)
+            if shape != ():
+                raise ValueError(f"observation {o.observable!r}: output {o.output!r} has shape {shape}; observe a "
+                                 f"scalar output or one entry, e.g. {o.output + '[0]'!r}")
             idx = []
             for key in ("scale", "offset", "sigma"):
                 v = getattr(o, key)
@@ -599,12 +598,7 @@ class FitProblem:
 
     def _observation_parameter(self, o: Observation, key: str, name: str) -> int:
         """Flat index of the one parameter entry an observation's ``scale``/``offset``/``sigma`` names."""
-        try:
-            idx = self._index(name)
-        except UnknownNameError as e:
-            hint = f" (did you mean {' or '.join(map(repr, e.suggestions))}?)" if e.suggestions else ""
-            raise ValueError(f"observation {o.observable!r}: {key} {name!r} is not a parameter{hint}; "
-                             f"declare it in extra=(Param({name!r}, ...),)") from None
+        idx = self._index(name)  # unknown: UnknownNameError, as everywhere (declare it in extra=)
         if len(idx) != 1:
             raise ValueError(f"observation {o.observable!r}: {key} {name!r} has {len(idx)} entries; name one, "
                              f"e.g. {self._labels[idx[0]]!r}")
@@ -770,13 +764,6 @@ class FitProblem:
             return None
         return label
 
-    def _outputs(self) -> dict[str, tuple[int, ...]]:
-        m = self.model
-        out = {s.name: s.shape for s in m.states}
-        out.update({s.name: s.shape for s in m.inputs})
-        out.update({s.name: s.shape for s in m.observable_specs})
-        return out
-
     def core(self, adjoint: str = "forward") -> _Core:
         """The jittable objective (forward-mode sensitivities for the optimisers,
         ``"reverse"`` for gradient-based samplers)."""
@@ -805,17 +792,46 @@ class FitProblem:
         linear); may be infinite."""
         return self._lo_u.copy(), self._hi_u.copy()
 
-    def to_u(self, values: Mapping[str, float] | ArrayLike) -> np.ndarray:
-        """Free parameter values (natural units; dict by name or array in ``free`` order)
-        on the estimation scale."""
+    def _free_values(self, values: Mapping[str, Any]) -> dict[str, float]:
+        """``{free flat label: value}`` from a mapping by name: one free entry (``"r"``,
+        ``"w[bone]"``, ``"w[0]"``), or a whole array parameter (``"w"``) whose entries are
+        all free, with an array of its shape. ``ValueError`` names what is not free."""
+        out: dict[str, float] = {}
+        not_free = []
+        for k, v in values.items():
+            label = self._free_label(k, strict=False)
+            if label is not None:
+                entries = [(label, v)]
+            else:
+                try:
+                    idx, shape = resolve_name(self._specs, k, kind="parameter") if isinstance(k, str) else ((), ())
+                except UnknownNameError:
+                    idx, shape = (), ()
+                labels = [self._labels[i] for i in idx]
+                if len(idx) < 2 or any(lab not in self.free for lab in labels):
+                    not_free.append(k)
+                    continue
+                arr = np.asarray(v, dtype=float)
+                if arr.shape != shape:
+                    raise ValueError(f"{k!r} has shape {shape}: give an array of that shape (entries {labels}); "
+                                     f"got shape {arr.shape}")
+                entries = list(zip(labels, arr.reshape(-1).tolist()))
+            for label, value in entries:
+                if label in out:
+                    raise ValueError(f"{label!r} is given twice (as an entry and within its array)")
+                out[label] = value
+        if not_free:
+            raise ValueError(f"{not_free} are not free parameters; free: {list(self.free)}")
+        return out
+
+    def to_u(self, values: Mapping[str, Any] | ArrayLike) -> np.ndarray:
+        """Free parameter values (natural units; dict by name -- one free entry, or a whole
+        array parameter with all entries free and an array value -- or array in ``free``
+        order) on the estimation scale."""
         if isinstance(values, Mapping):
-            keys = {k: self._free_label(k, strict=False) for k in values}
-            unknown = [k for k, lab in keys.items() if lab is None]
-            if unknown:
-                raise ValueError(f"{unknown} are not free parameters; free: {list(self.free)}")
             theta = self._theta0[[self._labels.index(n) for n in self.free]].copy()
-            for k, v in values.items():
-                theta[self.free.index(keys[k])] = float(v)
+            for label, v in self._free_values(values).items():
+                theta[self.free.index(label)] = float(v)
         else:
             theta = np.asarray(values, dtype=float).reshape(len(self.free))
         for n, v in zip(self.free, theta):
@@ -859,11 +875,12 @@ class FitProblem:
         """Default start: the current values of the free parameters."""
         return {n: float(self._theta0[self._labels.index(n)]) for n in self.free}
 
-    def params_at(self, values: Mapping[str, float]) -> tuple[Params, Params]:
-        """Model parameters and extra parameters with free values set (natural units)."""
+    def params_at(self, values: Mapping[str, Any]) -> tuple[Params, Params]:
+        """Model parameters and extra parameters with free values set (natural units; names
+        as for :meth:`to_u`)."""
         theta = self._theta0.copy()
-        for k, v in values.items():
-            theta[self._labels.index(self._free_label(k))] = v
+        for label, v in self._free_values(values).items():
+            theta[self._labels.index(label)] = v
         n = len(self.model.params.flat_names())
         return self.model.params.with_values(jnp.asarray(theta[:n])), (
             self.extra.with_values(jnp.asarray(theta[n:])) if self.extra.specs else self.extra)
@@ -1042,7 +1059,7 @@ def fit(
     problem: FitProblem,
     *,
     method: str = "lm",
-    start: Mapping[str, float] | None = None,
+    start: Mapping[str, Any] | None = None,
     n_starts: int = 1,
     seed: int = 0,
     rtol: float = 1e-8,
@@ -1057,8 +1074,9 @@ def fit(
             (``optimistix.least_squares`` + ``optimistix.LevenbergMarquardt``; requires
             every noise sd fixed, i.e. no estimated ``sigma``); ``"bfgs"``: BFGS on the
             negative log-likelihood (``optimistix.minimise`` + ``optimistix.BFGS``).
-        start: start values ``{name: value}`` (natural units); others start at their
-            current values.
+        start: start values ``{name: value}`` (natural units; names as for
+            :meth:`FitProblem.to_u`, e.g. ``{"w": [0.3, 0.2]}`` for a whole free array);
+            others start at their current values.
         n_starts: number of starts; start 0 is ``start``, the others a Latin hypercube
             over the log-scale ranges (these must be finite). All run in one ``jax.vmap``.
         seed: seed of the Latin hypercube.
@@ -1204,7 +1222,18 @@ def profile(
     clipped to the parameter's range. With odd ``n_points`` the estimate is a grid point.
     """
     prob = result.problem
-    name = prob._free_label(name)  # any name form of one free entry; ValueError otherwise
+    label = prob._free_label(name, strict=False)  # any name form of one free entry
+    if label is None:
+        try:
+            idx = prob._index(name) if isinstance(name, str) else ()
+        except UnknownNameError:
+            idx = ()
+        entries = [prob._labels[i] for i in idx if prob._labels[i] in prob.free]
+        if len(idx) > 1 and entries:
+            raise ValueError(f"a profile fixes one parameter entry; {name!r} has entries {entries}: profile each "
+                             f"one, e.g. profile(result, {entries[0]!r})")
+        raise ValueError(f"{name!r} is not a free parameter of this fit; free: {list(prob.free)}")
+    name = label
     i = prob.free.index(name)
     lo, hi = prob.u_range()
     if values is not None:

@@ -38,7 +38,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._config import require_x64
-from ..models.base import Model, Params, UnknownNameError, View, is_concrete, resolve_name
+from ..models.base import Model, Params, UnknownNameError, View, is_concrete, resolve_name, resolve_output
 from . import programs
 from .reciprocal import reciprocal_divisions
 from .regimen import Regimen
@@ -102,7 +102,10 @@ class SolverOptions:
         solver: one of ``tsit5``, ``dopri5``, ``dopri8`` (explicit) or ``kvaerno5``,
             ``kvaerno4``, ``kvaerno3`` (implicit, for stiff models); ``None`` (default):
             ``kvaerno5`` for a model flagged ``stiff``, else ``tsit5``.
-        rtol, atol: tolerances of the PID step-size controller (> 0).
+        rtol, atol: tolerances of the PID step-size controller (> 0). ``None`` (default):
+            the caller's default, filled in by :func:`resolve_options` -- ``simulate``,
+            ``sweep`` and the sensitivities use rtol 1e-6, atol 1e-9; a ``FitProblem`` rtol
+            1e-8, atol 1e-10.
         max_steps: step budget of each segment (between two stops).
         step_to_saves: end a solver segment on every save time (default), so saved
             values are as accurate as the tolerances say and each save costs one segment
@@ -138,8 +141,8 @@ class SolverOptions:
     """
 
     solver: str | None = None
-    rtol: float = 1e-6
-    atol: float = 1e-9
+    rtol: float | None = None
+    atol: float | None = None
     max_steps: int = 100_000
     step_to_saves: bool = True
     adjoint: str = "reverse"
@@ -154,7 +157,7 @@ class SolverOptions:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(_SOLVERS)}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+            if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
         if not (isinstance(self.max_steps, int) and self.max_steps > 0):
             raise ValueError(f"max_steps must be a positive integer; got {self.max_steps!r}")
@@ -166,14 +169,21 @@ class SolverOptions:
             raise ValueError(f"checkpoints must be None or a positive integer; got {self.checkpoints!r}")
 
 
+#: Tolerances of ``simulate``, ``sweep`` and the sensitivities where neither ``options`` nor a
+#: keyword sets them (``SolverOptions(rtol=None)``: "the caller's default").
+_SIMULATE_DEFAULTS = {"rtol": 1e-6, "atol": 1e-9}
+
+
 def resolve_options(model: Model, options: SolverOptions | None = None, defaults: Mapping[str, Any] | None = None,
                     **overrides: Any) -> SolverOptions:
-    """The one :class:`SolverOptions` of a call: ``options`` (or ``SolverOptions(**defaults)``
-    when not given), with every keyword that was given (not :data:`DEFAULT`) replacing its
-    field -- a keyword wins over ``options`` -- and ``solver=None`` chosen from the model's
-    ``stiff`` flag (a keyword ``solver=None`` counts as not given: it is the automatic
-    choice, so it keeps ``options.solver``). ``TypeError`` names an unknown setting;
-    ``ValueError`` a bad value."""
+    """The one :class:`SolverOptions` of a call, with every field concrete: ``options``
+    (default ``SolverOptions(**defaults)``), with every keyword that was given (not :data:`DEFAULT`)
+    replacing its field -- a keyword wins over ``options`` -- then each field still ``None``
+    that ``defaults`` names (the caller's defaults, e.g. a fit's tighter tolerances) taken
+    from ``defaults``, ``rtol``/``atol`` still ``None`` from ``simulate``'s defaults (1e-6,
+    1e-9), and ``solver=None`` chosen from the model's ``stiff`` flag (a keyword
+    ``solver=None`` counts as not given: it is the automatic choice, so it keeps
+    ``options.solver``). ``TypeError`` names an unknown setting; ``ValueError`` a bad value."""
     if options is not None and not isinstance(options, SolverOptions):
         raise TypeError(f"options must be a SolverOptions; got {type(options).__name__}")
     fields = SolverOptions.__dataclass_fields__
@@ -184,6 +194,9 @@ def resolve_options(model: Model, options: SolverOptions | None = None, defaults
     given = {k: v for k, v in overrides.items() if v is not DEFAULT and not (k == "solver" and v is None)}
     if given:
         opts = dataclasses.replace(opts, **given)
+    fill = {k: v for k, v in {**_SIMULATE_DEFAULTS, **dict(defaults or {})}.items() if getattr(opts, k) is None}
+    if fill:
+        opts = dataclasses.replace(opts, **fill)
     if opts.solver is None:
         opts = dataclasses.replace(opts, solver="kvaerno5" if model.stiff else "tsit5")
     return opts
@@ -196,8 +209,12 @@ class Solution(eqx.Module):
     """Saved trajectory: ``sol["C"]`` is state, input or observable ``C`` at ``sol.ts``.
 
     Shapes: ``(len(ts), *shape)`` for one trajectory, ``(batch, len(ts), *shape)`` for a
-    batch. ``status`` gives ``"success"`` or why not, per trajectory; ``code`` the same as
-    integers indexing :data:`STATUS`.
+    batch. One entry of the first axis of an array-valued output by label or position
+    (``sol["metastatic_burden[bone]"]``, ``sol["D[0]"]``, a composite's
+    ``sol["cascade.metastatic_burden[bone]"]``) drops that axis; names are resolved by
+    :func:`~seedsoil.models.base.resolve_output`, as everywhere. ``status`` gives
+    ``"success"`` or why not, per trajectory; ``code`` the same as integers indexing
+    :data:`STATUS`.
     """
 
     ts: Float[Array, " t"]
@@ -208,6 +225,8 @@ class Solution(eqx.Module):
     state_layout: tuple = eqx.field(static=True)
     input_layout: tuple = eqx.field(static=True)
     model_name: str = eqx.field(static=True, default="")
+    #: the model's output declarations (states, inputs, observables), for names and entry labels
+    output_specs: tuple = eqx.field(static=True, default=())
 
     def keys(self) -> tuple[str, ...]:
         return (
@@ -216,15 +235,25 @@ class Solution(eqx.Module):
             + tuple(self.observables)
         )
 
-    def __getitem__(self, name: str) -> Array:
+    def _whole(self, name: str) -> Array | None:
         for layout, arr in ((self.state_layout, self.ys), (self.input_layout, self.inputs)):
             for key, start, stop, shape in layout:
                 if key == name:
                     x = arr[..., start:stop]
                     return x.reshape(x.shape[:-1] + shape)
-        if name in self.observables:
-            return self.observables[name]
-        raise KeyError(f"{self.model_name}: no state, input or observable {name!r}; known: {list(self.keys())}")
+        return self.observables.get(name)
+
+    def __getitem__(self, name: str) -> Array:
+        if not self.output_specs:  # a Solution built by hand: whole outputs only
+            x = self._whole(name)
+            if x is None:
+                raise KeyError(f"{self.model_name}: no output {name!r}; known: {list(self.keys())}")
+            return x
+        spec, entry = resolve_output(self.output_specs, name, owner=self.model_name)
+        x = self._whole(spec.name)
+        if entry is None:
+            return x
+        return x[(Ellipsis, entry) + (slice(None),) * (len(spec.shape) - 1)]
 
     @property
     def ok(self) -> np.ndarray:
@@ -527,7 +556,7 @@ def simulate(
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
-    require_x64()
+    require_x64(model)
     opts = resolve_options(model, options, solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                            step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
                            checkpoints=checkpoints, reciprocals=reciprocals)
@@ -555,7 +584,7 @@ def simulate(
         ts=times, ys=ys, inputs=u, observables=obs, code=code,
         state_layout=tuple((k, *v) for k, v in model.state_layout.items()),
         input_layout=tuple((k, *v) for k, v in model.input_layout.items()),
-        model_name=model.name,
+        model_name=model.name, output_specs=model.output_specs,
     )
     if not is_concrete(code):
         return sol
@@ -622,6 +651,14 @@ def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
     return y
 
 
+def _declares(specs, name: str) -> bool:
+    try:
+        resolve_name(specs, name)
+    except UnknownNameError:
+        return False
+    return True
+
+
 def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regimen, Array, Array]:
     reg = Regimen.empty() if regimen is None else regimen
     if not isinstance(reg, Regimen):
@@ -633,20 +670,22 @@ def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regi
         composite's ``"denosumab.depot"``) or, for infusions, an input (after the states)."""
         specs = model.states + (model.inputs if allow_inputs else ())
         try:
-            idx, shape = resolve_name(specs, target, kind="state")
-        except UnknownNameError as e:
-            kinds = "states or inputs" if allow_inputs else "states"
-            hint = f" (did you mean {' or '.join(map(repr, e.suggestions))}?)" if e.suggestions else ""
-            raise UnknownNameError(
-                f"dose target {target!r} is not one of model {model.name!r}'s {kinds}{hint}: "
-                f"{[s.name for s in specs]}", name=target, kind="dose target", suggestions=e.suggestions) from None
+            idx, shape = resolve_name(specs, target, kind="dose target", owner=model.name)  # as everywhere
+        except UnknownNameError:
+            if not allow_inputs and model.inputs and _declares(model.inputs, target):
+                raise ValueError(f"dose target {target!r} is an input of model {model.name!r}, not a state: "
+                                 "infuse it (infusion(...)); a bolus or a scaling doses a state") from None
+            raise
         if shape != ():
             raise ValueError(f"dose target {target!r} has shape {shape}; dose a scalar state or one entry, "
                              f"e.g. {target + '[0]'!r}")
         return idx[0]
 
-    event_state = jnp.asarray([where(t, False) for t in reg.event_target], dtype=jnp.int32)
-    infusion_slot = jnp.asarray([where(t, True) for t in reg.infusion_target], dtype=jnp.int32)
+    # each distinct target resolved once (a regimen repeats a few targets over many events)
+    events = {t: where(t, False) for t in dict.fromkeys(reg.event_target)}
+    infusions = {t: where(t, True) for t in dict.fromkeys(reg.infusion_target)}
+    event_state = jnp.asarray([events[t] for t in reg.event_target], dtype=jnp.int32)
+    infusion_slot = jnp.asarray([infusions[t] for t in reg.infusion_target], dtype=jnp.int32)
     if is_concrete((reg, times)) and reg.n_events:
         t0 = float(np.asarray(times)[0])  # not times[0]: under jit, indexing stages a traced op
         et = np.asarray(reg.event_time)

@@ -43,7 +43,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
-from ..models.base import Model
+from ..models.base import Model, _axis_labels, resolve_name
 from ._simulate import DEFAULT, STATUS, SolverOptions, _check_times, _resolve_regimen, resolve_options, simulate
 from .regimen import Regimen
 
@@ -73,15 +73,6 @@ class _Labels:
     n_members: int
 
 
-def _spec_of(model: Model, name: str):
-    for group in (model.states, model.inputs, model.observable_specs):
-        for s in group:
-            if s.name == name:
-                return s
-    known = list(model.state_names) + list(model.input_names) + list(model.observable_names)
-    raise KeyError(f"{model.name}: no state, input or observable {name!r} to keep; known: {known}")
-
-
 def _output_dims(model: Model, spec) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
     """Names (and coordinate labels) of the extra axes of an array-valued output.
 
@@ -104,11 +95,17 @@ def _output_dims(model: Model, spec) -> tuple[tuple[str, ...], dict[str, tuple[s
 def _labels(model: Model, keep: Sequence[str], sampled: Sequence[int], n: int) -> _Labels:
     outputs = {}
     for name in keep:
-        spec = _spec_of(model, name)
+        spec, entry = model.resolve_output(name)  # one resolver: "D", "D[bone]", "cascade.D[0]"; unknown raises
         dims, coords = _output_dims(model, spec)
+        description = spec.description
+        if entry is not None:  # one entry of the first axis: that axis is dropped
+            coords = {d: c for d, c in coords.items() if d != dims[0]}
+            dims = dims[1:]
+            label = f"{spec.name}[{_axis_labels(spec)[entry]}]"
+            description = f"{description} ({label})" if description else label
         attrs = {"units": spec.unit}
-        if spec.description:
-            attrs["long_name"] = spec.description
+        if description:
+            attrs["long_name"] = description
         outputs[name] = (dims, coords, attrs)
     flat = model.params.flat_names()
     units = tuple(s.unit for s in model.params.specs for _ in range(s.size))
@@ -267,15 +264,34 @@ def load_sweep(path: str | os.PathLike, *, complete: bool = True):
 # Sampling matrix
 # --------------------------------------------------------------------------------------
 def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
-    """An ``(N, n_params)`` matrix from a ``{name: (N,) values}`` mapping or a matrix, and
+    """An ``(N, n_params)`` matrix from a ``{name: (N, *shape) values}`` mapping (a value of
+    the parameter's own shape is held for every member) or a matrix, and
     the columns that were sampled (the named ones; for a matrix, those that vary across
     members or differ from the model's default)."""
     if isinstance(samples, Mapping):
-        lengths = {k: np.shape(v)[0] for k, v in samples.items() if np.ndim(v) >= 1}
-        if not lengths or len(set(lengths.values())) != 1:
+        shapes, lengths = {}, {}
+        for k, v in samples.items():
+            shape = resolve_name(model.params.specs, k, kind="parameter", owner=model.name)[1]
+            vshape = tuple(np.shape(v))
+            shapes[k] = shape
+            if vshape == shape:  # one value for every member
+                continue
+            if len(vshape) != 1 + len(shape) or vshape[1:] != shape:
+                want = "a 1-D array of N values" if shape == () else f"an (N, {', '.join(map(str, shape))}) array"
+                raise ValueError(f"a sweep needs {want} for {k!r} (one per member; {k!r} has shape {shape}); got "
+                                 f"shape {vshape}")
+            lengths[k] = vshape[0]
+        if not lengths:
+            if not samples:
+                raise ValueError("samples names no parameter; give {name: array of N values}")
+            k0 = next(iter(samples))
+            given = ", ".join(f"{k!r}: {np.asarray(v).tolist()!r}" for k, v in samples.items())
+            raise ValueError(f"a sweep needs an array of values, one per member, for each parameter it varies; got "
+                             f"{{{given}}}: give e.g. {{{k0!r}: [v1, v2, ...]}}")
+        if len(set(lengths.values())) != 1:
             raise ValueError(f"samples must give every parameter the same number of values; got {lengths}")
         n = next(iter(lengths.values()))
-        columns = {k: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,) + np.shape(v)[1:])
+        columns = {k: jnp.broadcast_to(jnp.asarray(v, dtype=jnp.float64), (n,) + shapes[k])
                    for k, v in samples.items()}
         batch = model.params.replace_named(columns, owner=model.name)  # names as everywhere: "w[bone]", "bone.k_z"
         cols = sorted({j for k in samples for j in model.param_index(k)})
@@ -348,10 +364,11 @@ def sweep(
             without a batch axis, for all members).
         samples: ``{parameter name: N values}`` (other parameters keep their defaults;
             names as for ``simulate``: ``"k1"``, ``"w"`` with ``(N, size)`` values,
-            ``"w[bone]"``, ``"bone.k_z"``) or an ``(N, n_params)`` matrix of full
-            parameter vectors.
-        keep: names of states, inputs or observables to keep (default: every observable,
-            or every state when the model declares none).
+            ``"w[bone]"``, ``"bone.k_z"``; a value of the parameter's own shape is held for
+            every member) or an ``(N, n_params)`` matrix of full parameter vectors.
+        keep: names of states, inputs or observables to keep, or one entry of an array-valued
+            one (``"metastatic_burden[bone]"``, ``"D[0]"``; kept under that name); default:
+            every observable, or every state when the model declares none.
         chunk_size: members per compiled batch. Device memory per chunk grows with
             chunk_size x the solver state; host memory per chunk with chunk_size x kept
             outputs. The last chunk is padded to the same size, so every chunk reuses one

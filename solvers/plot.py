@@ -25,7 +25,6 @@ on first use).
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -33,17 +32,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.lines import Line2D
 
-from ..models.base import Model
+from ..models.base import Model, Observable, UnknownNameError, _axis_labels, resolve_output
 from ._fit import FitResult, ProfileResult
 from ._simulate import Solution
-from ._sweep import SweepResult, _output_dims
+from ._sweep import SweepResult
 from .regimen import Regimen
 
 __all__ = ["trajectories", "fitted", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
 
 TIME_LABEL = "time (day)"
 _LINESTYLES = ("-", "--", ":", "-.")
-_ENTRY = re.compile(r"^(?P<name>.+)\[(?P<entry>[^\[\]]+)\]$")
 
 
 # --------------------------------------------------------------------------------------
@@ -76,36 +74,13 @@ def _with_unit(label: str, unit: str | None) -> str:
     return f"{label} [{unit}]" if unit else label
 
 
-def _spec(model: Model, name: str):
-    for group in (model.states, model.inputs, model.observable_specs):
-        for s in group:
-            if s.name == name:
-                return s
-    known = list(model.state_names) + list(model.input_names) + list(model.observable_names)
-    raise KeyError(f"{model.name}: no state, input or observable {name!r}; known: {known}")
-
-
-def _split_entry(name: str) -> tuple[str, str | None]:
-    """``"x[bone]"`` -> ``("x", "bone")``; ``"x"`` -> ``("x", None)``."""
-    m = _ENTRY.match(name)
-    return (m["name"], m["entry"].strip()) if m else (name, None)
-
-
-def _entry_index(name: str, entry: str, labels: Sequence[str], size: int) -> int:
-    if entry in labels:
-        return list(labels).index(entry)
-    if re.fullmatch(r"-?\d+", entry) and -size <= int(entry) < size:
-        return int(entry) % size
-    known = f"labels {list(labels)} or " if labels else ""
-    raise KeyError(f"{name!r} has no entry {entry!r}; use {known}an index below {size}")
-
-
-def _entry_labels(model: Model, spec) -> tuple[str, ...]:
-    """Labels of the first extra axis of an array-valued output (declared, else indices)."""
-    dims, coords = _output_dims(model, spec)
-    labels = tuple(str(x) for x in coords.get(dims[0], ())) if dims else ()
-    n = spec.shape[0] if spec.shape else 0
-    return labels if len(labels) == n else tuple(str(i) for i in range(n))
+def _axis_entries(spec, entry: int | None) -> tuple[str, tuple[str, ...], int | None]:
+    """``(title, entry labels to draw, entry)`` of a resolved output: one entry's title, or
+    the labels of the first axis of an array-valued output (declared, else indices)."""
+    labels = _axis_labels(spec)
+    if entry is not None:
+        return f"{spec.name}[{labels[entry]}]", (), entry
+    return spec.name, labels, None
 
 
 def _names(x: str | Sequence[str]) -> tuple[str, ...]:
@@ -276,26 +251,16 @@ def trajectories(
     several = len(drawn) > 1
     runs_shown = False
     for k, (ax, name) in enumerate(zip(panels, outputs)):
-        base, entry = _split_entry(name)
-        spec = _spec(model, base)
-        entries: tuple[str, ...] = ()
-        pick = None
-        if spec.shape:
-            if len(spec.shape) > 1 and entry is None:
-                raise ValueError(f"{base!r} has shape {spec.shape}: name one entry of its first axis, "
-                                 f"e.g. {base + '[0]'!r}")
-            entries = _entry_labels(model, spec)
-            if entry is not None:
-                pick = _entry_index(name, entry, entries, spec.shape[0])
-                title = f"{base}[{entries[pick]}]"
-                heading = f"{spec.description} ({entries[pick]})" if spec.description else title
-                entries = ()
-            else:
-                title, heading = base, spec.description or base
-        elif entry is not None:
-            raise KeyError(f"{base!r} is scalar; it has no entry {entry!r}")
+        spec, pick = model.resolve_output(name)  # the one resolver: "x", "x[bone]", "x[0]", "part.x[bone]"
+        base = spec.name
+        if len(spec.shape) > 1 and pick is None:
+            raise ValueError(f"{base!r} has shape {spec.shape}: name one entry of its first axis, "
+                             f"e.g. {base + '[0]'!r}")
+        title, entries, pick = _axis_entries(spec, pick)
+        if pick is not None:
+            heading = f"{spec.description} ({_axis_labels(spec)[pick]})" if spec.description else title
         else:
-            title, heading = base, spec.description or base
+            heading = spec.description or base
         for r, (run_label, sol, i) in enumerate(drawn):
             y = np.asarray(sol[base])
             y = y if i is None else y[i]
@@ -625,6 +590,20 @@ def sobol_bars(
 # --------------------------------------------------------------------------------------
 # Sweeps
 # --------------------------------------------------------------------------------------
+def _kept_outputs(ds) -> tuple[Observable, ...]:
+    """The outputs a sweep dataset holds, as declarations (unit, shape, labels of the first
+    extra axis from its coordinate), for :func:`~seedsoil.models.base.resolve_output`."""
+    out = []
+    for k, v in ds.data_vars.items():
+        if not {"member", "time"} <= set(v.dims):
+            continue
+        v = v.transpose("member", "time", ...)
+        extra = v.dims[2:]
+        labels = tuple(str(x) for x in ds[extra[0]].values) if extra and extra[0] in ds.coords else ()
+        out.append(Observable(str(k), str(v.attrs.get("units", "")), shape=tuple(v.shape[2:]), labels=labels))
+    return tuple(out)
+
+
 def _sweep_dataset(result):
     if isinstance(result, SweepResult):
         return result.to_xarray()
@@ -677,23 +656,21 @@ def quantile_bands(
         if not (0.0 <= lo < hi <= 1.0):
             raise ValueError(f"a band is (low, high) quantiles with 0 <= low < high <= 1; got {(lo, hi)}")
     series = []  # (title, unit, (member, time) values)
+    kept = _kept_outputs(ds)
     for name in names:
-        base, entry = _split_entry(name)
-        if base not in ds.data_vars:
-            known = [k for k, v in ds.data_vars.items() if {"member", "time"} <= set(v.dims)]
-            raise KeyError(f"{base!r} is not an output of this sweep; outputs: {known}")
+        try:  # the one resolver, on the sweep's kept outputs: "x", "x[lung]", "x[1]"
+            spec, entry = resolve_output(kept, name, owner=str(ds.attrs.get("model", "")))
+        except UnknownNameError as e:
+            raise UnknownNameError(f"{name!r} is not an output of this sweep: {e}", name=e.name, kind=e.kind,
+                                   suggestions=e.suggestions) from None
+        base = spec.name
         da = ds[base].transpose("member", "time", ...)
         unit = da.attrs.get("units", "")
         extra = da.dims[2:]
         if entry is not None:
-            if not extra:
-                raise KeyError(f"{base!r} is scalar; it has no entry {entry!r}")
-            dim = extra[0]
-            labels = [str(v) for v in da[dim].values] if dim in da.coords else []
-            i = _entry_index(name, entry, labels, da.sizes[dim])
-            da = da.isel({dim: i})
+            da = da.isel({extra[0]: entry})
             extra = da.dims[2:]
-            name = f"{base}[{labels[i] if labels else i}]"
+            name = f"{base}[{_axis_labels(spec)[entry]}]"
         if len(extra) > 1:
             raise ValueError(f"{base!r} has dims {da.dims}: name one entry of {extra[0]!r}, e.g. {base + '[0]'!r}")
         if extra:

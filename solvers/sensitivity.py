@@ -66,7 +66,7 @@ from jaxtyping import Array, ArrayLike, Float
 if TYPE_CHECKING:  # xarray loads where it is used, not at import
     import xarray as xr
 
-from ..models.base import Model, Params
+from ..models.base import Model, Params, output_shape
 from ._simulate import STATUS, SolveError, SolverOptions, _check_times, resolve_options, simulate
 from ._simulate import _resolve_params as _sim_params
 from ._simulate import _resolve_regimen as _sim_regimen
@@ -130,14 +130,11 @@ def _resolve_params(model: Model, params) -> Params:
 
 
 def _output_spec(model: Model, name: str):
-    """The State, Input or Observable declaration called ``name`` (ValueError otherwise)."""
-    for spec in model.states + model.inputs + model.observable_specs:
-        if spec.name == name:
-            return spec
-    raise ValueError(
-        f"model {model.name!r} has no state, input or observable {name!r}; states: {list(model.state_names)}, "
-        f"inputs: {list(model.input_names)}, observables: {list(model.observable_names)}"
-    )
+    """``(declaration, shape of a value)`` of an output name: a state, input or observable,
+    or one entry of an array-valued one (``"D[bone]"``), by the one resolver
+    (:meth:`~seedsoil.models.Model.resolve_output`; unknown: its ``UnknownNameError``)."""
+    spec, entry = model.resolve_output(name)
+    return spec, output_shape(spec, entry)
 
 
 def _solve_options(model: Model, options: SolverOptions | None, overrides: Mapping[str, Any]) -> SolverOptions:
@@ -180,7 +177,8 @@ class LocalSensitivity:
     Args:
         model: a :class:`~seedsoil.models.Model`.
         times: 1-D strictly increasing save times (days); the solve starts at ``times[0]``.
-        output: name of a state, input or observable of ``model``.
+        output: name of a state, input or observable of ``model``, or one entry of an
+            array-valued one (``"metastatic_burden[bone]"``, ``"D[0]"``).
         wrt: parameter names or flat entry names (``"w[bone]"``) to differentiate with
             respect to; ``None`` selects every entry of every parameter.
         mode: ``"forward"`` (``jax.jacfwd`` with diffrax ``ForwardMode``: one tangent per
@@ -214,7 +212,7 @@ class LocalSensitivity:
         if mode not in _MODES:
             raise ValueError(f"unknown mode {mode!r}; choose 'forward' (jacfwd) or 'reverse' (jacrev)")
         self.model, self.output, self.mode = model, output, mode
-        self.spec = _output_spec(model, output)
+        self.spec, _ = _output_spec(model, output)
         self.times = _check_times(np.asarray(times, dtype=np.float64))
         self.index = _select(model.params, wrt, model.name)
         flat = model.params.flat_names()
@@ -332,7 +330,8 @@ def local_sensitivity(
 
     Args:
         model, times, y0, regimen, options, **solve_options: as for :class:`LocalSensitivity`.
-        output: name of a state, input or observable.
+        output: name of a state, input or observable, or one entry of an array-valued one
+            (``"D[bone]"``).
         params: where to differentiate: ``None`` (defaults), ``{name: value}`` overrides,
             a :class:`~seedsoil.models.Params` or a flat vector (one set, not a batch).
         wrt: parameter names or flat entry names such as ``"w[bone]"``.
@@ -446,10 +445,10 @@ def _to_physical(X: Float[np.ndarray, "N k"], box: xr.Dataset) -> Float[np.ndarr
 def _reducer(model: Model, output, times, time_index: int):
     """``(keep, f)``: the outputs a sweep must keep and ``f(result) -> (N,)`` for one output."""
     if isinstance(output, str):
-        spec = _output_spec(model, output)
-        if spec.shape != ():
-            raise ValueError(f"{output!r} has shape {spec.shape}; pick one number with a reducer callable, "
-                             f"e.g. output=lambda r: r[{output!r}][:, -1, 0]")
+        spec, shape = _output_spec(model, output)
+        if shape != ():
+            raise ValueError(f"{output!r} has shape {shape}; name one entry (e.g. {output + '[0]'!r}) or pick one "
+                             f"number with a reducer callable, e.g. output=lambda r: r[{output!r}][:, -1, 0]")
         n_t = len(np.atleast_1d(times))
         if not (isinstance(time_index, (int, np.integer)) and -n_t <= time_index < n_t):
             raise ValueError(f"time_index must be an integer in [{-n_t}, {n_t}); got {time_index!r}")
@@ -589,8 +588,9 @@ def morris(
 
     Args:
         model, times, regimen: as for :func:`~seedsoil.solvers.simulate`.
-        output: the scalar analysed: a state/input/observable name (scalar-shaped), read
-            at ``times[time_index]``; or a callable ``f(result) -> (N,) array`` applied to
+        output: the scalar analysed: a state/input/observable name (scalar-shaped) or one
+            entry of an array-valued one (``"metastatic_burden[bone]"``), read at
+            ``times[time_index]``; or a callable ``f(result) -> (N,) array`` applied to
             the :class:`~seedsoil.solvers.SweepResult` (which keeps ``keep``, default every
             state and observable), e.g. ``lambda r: r["z"].min(axis=1)``; or a mapping
             ``{label: name or callable}`` to analyse several outputs from the same runs

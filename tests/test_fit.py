@@ -311,7 +311,7 @@ def test_errors_for_bad_problems(growth, lm_fit):
         FitProblem(MODEL, data, obs, ["ctrl", "other"], ["r"])
     with pytest.raises(ValueError, match="bounds for 'r' must satisfy"):
         FitProblem(MODEL, data, obs, ["ctrl"], ["r"], bounds={"r": (1e-3, 5.0)})
-    with pytest.raises(ValueError, match="'sigma' is not a parameter"):
+    with pytest.raises(ValueError, match=r"unknown parameter 'sigma': model '\w+' has no parameter 'sigma'"):
         FitProblem(MODEL, data, [log10("BLI", "x", sigma="sigma")], ["ctrl"], ["r"])
     with pytest.raises(ValueError, match="unknown transform"):
         Observation("BLI", "x", transform="sqrt")

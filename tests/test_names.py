@@ -5,6 +5,7 @@ Independent reference: the toy model's closed form x(t) = x0 exp(-k t), D_o(t) =
 exp(-w_o t), and the flat layout written out by hand (k, w[bone], w[lung])."""
 
 import dataclasses
+import re
 import warnings
 
 import jax.numpy as jnp
@@ -21,6 +22,7 @@ from seedsoil.solvers import (
     SolverOptions,
     bolus,
     export_sbml,
+    fit,
     from_schedule,
     identity,
     local_sensitivity,
@@ -29,7 +31,7 @@ from seedsoil.solvers import (
     simulate,
     sweep,
 )
-from seedsoil.solvers._simulate import resolve_options
+from seedsoil.solvers._simulate import DEFAULT, resolve_options
 from seedsoil.solvers._sweep import _output_dims
 
 ORGANS = ("bone", "lung")
@@ -210,7 +212,8 @@ def test_the_same_error_text_for_an_unknown_name_everywhere():
         states.append(str(e.value))
     assert len(set(states)) == 1 and "unknown state 'DD'" in states[0] and "did you mean 'D'" in states[0]
 
-    with pytest.raises(ValueError, match=r"dose target 'xx' is not one of model 'toy'.s states \(did you mean 'x'\?\)"):
+    with pytest.raises(UnknownNameError,
+                       match=r"^unknown dose target 'xx': model 'toy' has no dose target 'xx' \(did you mean 'x'\?\)"):
         simulate(TOY, TIMES, regimen=bolus("xx", 1.0, 1.0))
     with pytest.raises(ValueError, match=r"dose target 'D' has shape \(2,\)"):
         simulate(TOY, TIMES, regimen=bolus("D", 1.0, 1.0))
@@ -269,7 +272,11 @@ def test_composite_parts_by_name_carry_the_composites_values():
     assert float(b.params["k"]) == 3.0 and np.asarray(b.params["w"]).tolist() == [0.1, 0.9]
     assert np.asarray(b.y0).tolist() == [4.0, 1.0, 2.0]
     assert m.part("a").params.flat_names() == TOY.params.flat_names()
-    assert list(m.named_parts) == ["a", "b"] and m.parts[1] is m.named_parts["b"]
+    assert list(m.named_parts) == ["a", "b"]
+    for key in ("a", "b"):  # the same parts as part(): the composite's current values, not those first built
+        assert np.asarray(m.named_parts[key].params.values).tolist() == np.asarray(m.part(key).params.values).tolist()
+        assert np.asarray(m.named_parts[key].y0).tolist() == np.asarray(m.part(key).y0).tolist()
+    assert float(m.named_parts["b"].params["k"]) == 3.0 and float(m.named_parts["b"].y0[0]) == 4.0
     with pytest.raises(UnknownNameError, match=r"unknown part 'c'.*known parts: \['a', 'b'\]"):
         m.part("c")
 
@@ -299,3 +306,182 @@ def test_output_axes_come_from_declarations_only():
     assert _output_dims(TOY, TOY.observable_specs[1]) == (("organ",), {"organ": ORGANS})
     with pytest.raises(ValueError, match="labels for shape"):
         State("D", "cells", "bad", (2,), labels=("bone",))
+
+
+# --------------------------------------------------------------------------------------
+# Outputs by name: one resolver for Solution, fits, sweeps, sensitivities and plots
+# --------------------------------------------------------------------------------------
+def test_solution_reads_one_entry_of_an_array_output_by_label_or_position():
+    sol = simulate(TOY, TIMES, **TIGHT)
+    D = np.asarray(sol["D"])
+    for name in ("D[lung]", "D[1]"):
+        np.testing.assert_array_equal(np.asarray(sol[name]), D[:, 1])
+    np.testing.assert_allclose(np.asarray(sol["D_obs[bone]"]), np.exp(-0.1 * TIMES), rtol=1e-8)  # closed form
+    comp = simulate(PAIR, TIMES, params={"b.w[lung]": 1.0}, **TIGHT)
+    np.testing.assert_allclose(np.asarray(comp["b.D_obs[lung]"]), 2.0 * np.exp(-TIMES), rtol=1e-8)
+    batch = simulate(TOY, TIMES, params={"k": [0.5, 1.0]}, **TIGHT)
+    assert batch["D[bone]"].shape == (2, len(TIMES))
+    assert TOY.resolve_output("D_obs[lung]") == (TOY.observable_specs[1], 1)
+    assert TOY.resolve_output("x") == (TOY.states[0], None)
+    for bad in ("D[-1]", "D[2]", "x[0]", "D[liver]"):
+        with pytest.raises(UnknownNameError, match=rf"^unknown output '{re.escape(bad)}': model 'toy' has no output"):
+            sol[bad]
+
+
+def test_an_unknown_output_gets_one_error_with_the_close_match_everywhere():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import seedsoil.plot
+
+    messages = []
+
+    def caught(fn):
+        with pytest.raises(UnknownNameError) as e:
+            fn()
+        messages.append(str(e.value))
+
+    sol = simulate(TOY, TIMES)
+    caught(lambda: sol["totl"])
+    caught(lambda: TOY.resolve_output("totl"))
+    caught(lambda: sweep(TOY, TIMES, {"k": [0.5, 0.6]}, keep=("totl",)))
+    caught(lambda: local_sensitivity(TOY, TIMES, "totl", wrt="k"))
+    caught(lambda: morris(TOY, TIMES, "totl", vary="k", ranges={"k": (0.1, 1.0)}, trajectories=2))
+    caught(lambda: FitProblem(TOY, _data(), [identity("x", "totl")], ["g"], ["k"]))
+    caught(lambda: seedsoil.plot.trajectories(sol, TOY, "totl"))
+    assert len(set(messages)) == 1, messages
+    assert messages[0].startswith("unknown output 'totl': model 'toy' has no output 'totl' (did you mean 'total'?)")
+    with pytest.raises(UnknownNameError, match=r"did you mean 'D\[lung\]'"):
+        sol["D[lugn]"]
+
+
+def test_entry_outputs_in_fits_sweeps_and_sensitivities():
+    # fit one entry of an array output: data from the closed form D_lung(t) = 2 exp(-w_lung t)
+    t = np.array([0.5, 1.0, 2.0])
+    data = Dataset(["Dl"] * 3, t, 2.0 * np.exp(-0.3 * t), [0.01] * 3, ["g"] * 3)
+    prob = FitProblem(TOY, data, [identity("Dl", "D[lung]")], ["g"], ["w[lung]"])
+    assert prob.nll({"w[lung]": 0.3}) < prob.nll({"w[lung]": 0.2})
+    assert prob.nll({"w[1]": 0.3}) == prob.nll({"w[lung]": 0.3})
+    with pytest.raises(ValueError, match=r"output 'D' has shape \(2,\); observe a scalar output or one entry"):
+        FitProblem(TOY, data, [identity("Dl", "D")], ["g"], ["w[lung]"])
+    # sweep keep= an entry: kept under that name, without the organ axis
+    w = np.array([0.1, 0.4])
+    res = sweep(TOY, TIMES, {"w[lung]": w}, keep=("D[lung]", "D_obs"), **TIGHT)
+    np.testing.assert_allclose(res["D[lung]"], 2.0 * np.exp(-np.outer(w, TIMES)), rtol=1e-8)
+    ds = res.to_xarray()
+    assert ds["D[lung]"].dims == ("member", "time") and ds["D_obs"].dims == ("member", "time", "organ")
+    # local sensitivity of one entry: d/dw_lung 2 exp(-w_lung t) = -2 t exp(-w_lung t)
+    s = local_sensitivity(TOY, TIMES, "D[lung]", wrt="w[lung]", **TIGHT)
+    assert s.dims == ("time", "parameter")
+    np.testing.assert_allclose(s.values[:, 0], -2.0 * TIMES * np.exp(-0.2 * TIMES), rtol=1e-6, atol=1e-12)
+    ds = morris(TOY, TIMES, "D_obs[lung]", vary=("k", "w[lung]"), ranges={"k": (0.1, 1.0), "w[lung]": (0.1, 1.0)},
+                trajectories=2, num_resamples=10, seed=0, **TIGHT)
+    mu = {p: float(ds["mu_star"].sel(parameter=p)) for p in ("k", "w[lung]")}
+    assert mu["w[lung]"] > 0.1 and mu["k"] < 1e-9 * mu["w[lung]"]  # k moves x, not D[lung] (up to solver rounding)
+    with pytest.raises(ValueError, match=r"'D_obs' has shape \(2,\); name one entry"):
+        morris(TOY, TIMES, "D_obs", vary="k", ranges={"k": (0.1, 1.0)}, trajectories=2)
+
+
+def test_sigma_named_by_position_marks_a_free_noise_parameter():
+    data = _data()
+    extra = (Param("s", (0.1, 0.2), "mg", "test", shape=(2,), labels=ORGANS),)  # flat labels s[bone], s[lung]
+    for sigma in ("s[0]", "s[1]", "s[lung]"):
+        prob = FitProblem(TOY, data, [identity("x", sigma=sigma)], ["g"], ["k", sigma], extra=extra)
+        assert prob._needs_sigma_free
+    fixed = FitProblem(TOY, data, [identity("x", sigma="s[1]")], ["g"], ["k", "s[0]"], extra=extra)
+    assert not fixed._needs_sigma_free
+    with pytest.raises(ValueError, match="an estimated sigma needs method='bfgs'"):
+        fit(FitProblem(TOY, data, [identity("x", sigma="s[1]")], ["g"], ["k", "s[lung]"], extra=extra))
+    with pytest.raises(UnknownNameError, match=r"^unknown parameter 'sigma': model 'toy' has no parameter 'sigma'"):
+        FitProblem(TOY, data, [identity("x", sigma="sigma")], ["g"], ["k"], extra=extra)
+
+
+def test_dose_targets_resolve_once_per_distinct_target(monkeypatch):
+    import seedsoil.solvers._simulate as sim
+
+    calls = []
+    real = sim.resolve_name
+
+    def counting(specs, name, **kw):
+        calls.append(name)
+        return real(specs, name, **kw)
+
+    monkeypatch.setattr(sim, "resolve_name", counting)
+    reg = bolus("x", np.arange(1.0, 41.0) / 20.0, 0.1) + bolus("D[lung]", np.arange(1.0, 11.0) / 10.0, 0.1)
+    sim._resolve_regimen(TOY, reg, jnp.asarray(TIMES))
+    assert sorted(calls) == ["D[lung]", "x"]
+
+
+def test_an_input_given_as_a_bolus_target_says_to_infuse_it():
+    from seedsoil.models import lemaire2004
+
+    with pytest.raises(ValueError, match=r"dose target 'I_P' is an input of model 'lemaire2004', not a state"):
+        simulate(lemaire2004(), TIMES, regimen=bolus("I_P", 1.0, 1.0))
+
+
+def test_replace_named_rejects_two_names_for_one_entry():
+    for new in ({"w": [0.3, 0.3], "w[bone]": 0.9}, {"w[bone]": 0.9, "w": [0.3, 0.3]}, {"w[0]": 0.9, "w[bone]": 0.9}):
+        first, second = list(new)
+        with pytest.raises(ValueError, match=rf"parameters '{re.escape(first)}' and '{re.escape(second)}' both set "
+                                             r"'w\[bone\]'"):
+            TOY.params.replace_named(new)
+    with pytest.raises(ValueError, match="both set"):
+        simulate(TOY, TIMES, params={"w": [0.3, 0.3], "w[lung]": 0.9})
+    assert np.asarray(TOY.params.replace_named({"w[bone]": 0.9, "w[lung]": 0.3}).values).tolist() == [0.5, 0.9, 0.3]
+
+
+def test_fit_defaults_apply_unless_the_user_set_the_tolerances():
+    opts = SolverOptions(max_steps=10**6)
+    assert (opts.rtol, opts.atol) == (None, None)
+    prob = FitProblem(TOY, _data(), [identity("x")], ["g"], ["k"], options=opts)
+    assert (prob.options.rtol, prob.options.atol, prob.options.max_steps) == (1e-8, 1e-10, 10**6)
+    set_by_user = FitProblem(TOY, _data(), [identity("x")], ["g"], ["k"], options=SolverOptions(rtol=1e-7))
+    assert (set_by_user.options.rtol, set_by_user.options.atol) == (1e-7, 1e-10)
+    for o in (resolve_options(TOY), resolve_options(TOY, opts), resolve_options(TOY, opts, rtol=DEFAULT)):
+        assert (o.rtol, o.atol, o.solver) == (1e-6, 1e-9, "tsit5")  # simulate's defaults, concrete before any jit
+    a = simulate(TOY, TIMES, options=opts)
+    b = simulate(TOY, TIMES, rtol=1e-6, atol=1e-9, max_steps=10**6)
+    np.testing.assert_array_equal(np.asarray(a.ys), np.asarray(b.ys))
+    assert prob.core().sim.rtol == 1e-8 and prob.core().sim.adjoint == "forward"
+
+
+def test_a_whole_free_array_takes_an_array_value():
+    t = np.array([0.5, 1.0, 2.0])
+    data = Dataset(["Dl"] * 3, t, 2.0 * np.exp(-0.3 * t), [0.01] * 3, ["g"] * 3)
+    prob = FitProblem(TOY, data, [identity("Dl", "D[lung]")], ["g"], ["k", "w"])
+    assert prob.free == ("k", "w[bone]", "w[lung]")
+    np.testing.assert_array_equal(prob.to_u({"w": [0.2, 0.3]}), prob.to_u({"w[bone]": 0.2, "w[lung]": 0.3}))
+    np.testing.assert_allclose(prob.to_u({"w": [0.2, 0.3]}), np.log([0.5, 0.2, 0.3]))
+    assert prob.nll({"w": [0.2, 0.3]}) == prob.nll({"w[bone]": 0.2, "w[1]": 0.3})
+    assert np.asarray(prob.params_at({"w": [0.2, 0.3]})[0].values).tolist() == [0.5, 0.2, 0.3]
+    with pytest.raises(ValueError, match=r"'w' has shape \(2,\): give an array of that shape .*got shape \(3,\)"):
+        prob.to_u({"w": [0.2, 0.3, 0.4]})
+    with pytest.raises(ValueError, match=r"'w\[bone\]' is given twice"):
+        prob.to_u({"w": [0.2, 0.3], "w[bone]": 0.2})
+    partial = FitProblem(TOY, data, [identity("Dl", "D[lung]")], ["g"], ["w[lung]"])
+    with pytest.raises(ValueError, match=r"\['w'\] are not free parameters"):
+        partial.to_u({"w": [0.2, 0.3]})
+
+
+def test_profile_of_a_whole_array_says_to_profile_one_entry():
+    from seedsoil.solvers import FitResult, profile
+
+    prob = FitProblem(TOY, _data(), [identity("x")], ["g"], ["k", "w"])
+    result = FitResult.__new__(FitResult)
+    result.problem = prob
+    with pytest.raises(ValueError, match=r"'w' has entries \['w\[bone\]', 'w\[lung\]'\]: profile each one, "
+                                         r"e.g. profile\(result, 'w\[bone\]'\)"):
+        profile(result, "w")
+    with pytest.raises(ValueError, match=r"'kk' is not a free parameter of this fit"):
+        profile(result, "kk")
+
+
+def test_sweep_says_what_values_it_needs():
+    with pytest.raises(ValueError, match=r"a sweep needs an array of values, one per member.*got \{'k': 0\.5\}.*"
+                                         r"give e\.g\. \{'k': \[v1, v2, \.\.\.\]\}"):
+        sweep(TOY, TIMES, {"k": 0.5})
+    with pytest.raises(ValueError, match=r"a sweep needs an \(N, 2\) array for 'w' .*got shape \(3,\)"):
+        sweep(TOY, TIMES, {"w": np.ones(3)})
+    # a value of the parameter's own shape is held for every member
+    res = sweep(TOY, TIMES, {"k": [0.5, 1.0], "w": [0.3, 0.4]}, keep=("x",))
+    assert res.values[:, 1:].tolist() == [[0.3, 0.4], [0.3, 0.4]] and res.values[:, 0].tolist() == [0.5, 1.0]

@@ -172,9 +172,9 @@ def test_trajectories_of_chosen_members_with_given_styles(cascade_batch):
 
 def test_trajectories_name_bad_requests(kom_runs, cascade_batch):
     _, _, runs = kom_runs
-    with pytest.raises(KeyError, match="no state, input or observable 'nope'"):
+    with pytest.raises(KeyError, match="unknown output 'nope': model 'komarova2003' has no output 'nope'"):
         seedsoil.plot.trajectories(runs, KOM, "nope")
-    with pytest.raises(KeyError, match="no entry 'moon'"):
+    with pytest.raises(KeyError, match=r"unknown output 'metastatic_burden\[moon\]'"):
         seedsoil.plot.trajectories(cascade_batch[1], CASCADE, "metastatic_burden[moon]")
     with pytest.raises(ValueError, match="3 panels to draw but 1 axes given"):
         seedsoil.plot.trajectories(runs, KOM, ["x1", "x2", "z"], axes=plt.subplots()[1])

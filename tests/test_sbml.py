@@ -30,7 +30,7 @@ from seedsoil.solvers import (
     bolus,
     from_schedule,
     infusion,
-    sbml,  # noqa: E402
+    sbml,
     scale,
     simulate,
 )

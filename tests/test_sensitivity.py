@@ -230,5 +230,5 @@ def test_ranges_bounds_and_log_scale():
         parameter_ranges(ISHIGAMI, ranges={"x1": (0.0, 5.0)})
     with pytest.raises(ValueError, match="unknown parameter 'x9'"):
         parameter_ranges(ISHIGAMI, vary=("x9",))
-    with pytest.raises(ValueError, match="no state, input or observable 'g'"):
+    with pytest.raises(ValueError, match="unknown output 'g': model 'ishigami' has no output 'g'"):
         sobol(ISHIGAMI, ISHIGAMI_TIMES, "g", n=8)

@@ -76,12 +76,14 @@ def test_bad_doses():
 
 
 def test_unknown_dose_target_names_the_model_and_its_states():
-    with pytest.raises(ValueError, match=r"dose target 'osteoclasts' is not one of model 'komarova2003'"):
+    with pytest.raises(ValueError, match=r"unknown dose target 'osteoclasts': model 'komarova2003' has no dose "
+                                         r"target 'osteoclasts'"):
         simulate(KOM, T, regimen=bolus("osteoclasts", 1.0, 1.0))
     # an input can be infused but not dosed as a bolus
     lem = lemaire2004()
     simulate(lem, T, regimen=infusion("I_P", 10.0, 1.0, 2.0))
-    with pytest.raises(ValueError, match=r"dose target 'I_P' is not one of model 'lemaire2004'.s states"):
+    with pytest.raises(ValueError,
+                       match=r"dose target 'I_P' is an input of model 'lemaire2004', not a state: infuse it"):
         simulate(lem, T, regimen=bolus("I_P", 1.0, 1.0))
 
 
@@ -101,7 +103,7 @@ def test_bad_solver_options():
 
 def test_unknown_state_in_solution_and_y0():
     sol = simulate(ayati2010(), np.array([0.0, 1.0]))
-    with pytest.raises(KeyError, match=r"no state, input or observable 'bone'"):
+    with pytest.raises(KeyError, match=r"unknown output 'bone': model 'ayati2010' has no output 'bone'"):
         sol["bone"]
     with pytest.raises(ValueError, match=r"has no state 'tumour'"):
         ayati2010().with_y0(tumour=2.0)
