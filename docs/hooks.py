@@ -81,24 +81,12 @@ def _cell(text: str) -> str:
 
 
 def param_table(model) -> str:
-    """A markdown table of ``model.params``: name, value, unit, bounds, source, meaning."""
-    import numpy as np
-
-    params = model.params
-    values = np.asarray(params.values)
+    """A markdown table of ``model.params.rows()``: name, value, unit, bounds, source, meaning."""
     rows = ["| name | value | unit | bounds | source | meaning |", "|---|---:|---|---|---|---|"]
-    for spec in params.specs:
-        start, stop, _ = params.layout[spec.name]
-        vals = values[start:stop]
-        if spec.shape == ():
-            value = _number(float(vals[0]))
-        else:
-            labels = spec.labels if len(spec.labels) == spec.size else [str(i) for i in range(spec.size)]
-            value = ", ".join(f"{label}: {_number(float(v))}" for label, v in zip(labels, vals))
-        lo, hi = spec.bounds
-        bounds = f"{'(' if math.isinf(lo) else '['}{_number(lo)}, {_number(hi)}{')' if math.isinf(hi) else ']'}"
-        rows.append("| " + " | ".join(_cell(c) for c in (f"`{spec.name}`", value, spec.unit, bounds, spec.source,
-                                                          spec.description)) + " |")
+    for r in model.params.rows():
+        cells = (f"`{r['name']}`", r["value"], r["unit"], r["bounds"].replace("inf", "∞"), r["source"],
+                 r["description"])
+        rows.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(rows)
 
 

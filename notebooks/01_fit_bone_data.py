@@ -45,7 +45,7 @@ from seedsoil.solvers import Condition, FitProblem, fit, from_schedule, identity
 SMALL = os.environ.get("SEEDSOIL_NOTEBOOK_SMALL") == "1"
 N_STARTS = 2 if SMALL else 8
 N_PROFILE = 7 if SMALL else 21
-DATA = Path("data") if Path("data").exists() else Path(__file__).parents[1] / "data"
+DATA = next(p for p in (Path("data"), Path("../data")) if (p / "johnson2011_bone_za.csv").exists())
 
 
 # %% [markdown]

@@ -6,8 +6,9 @@ process-wide changes, each with one switch, an environment variable read at impo
 
 1. **float64**: ``jax_enable_x64`` is set to ``True``, because populations, doses and size
    bins span twenty orders of magnitude that float32 loses. Opt out with ``SEEDSOIL_X64=off``:
-   JAX's setting is left alone, and seedsoil is called inside ``with jax.enable_x64(True):``
-   (``simulate`` raises a ``RuntimeError`` saying so when called without float64).
+   JAX's setting is left alone, and models are built and seedsoil is called inside
+   ``with jax.enable_x64(True):`` (``simulate`` raises a ``RuntimeError`` saying so when called
+   without float64, or with a model built without it).
 2. **Compilation cache**: JAX's persistent compilation cache is set to ``$SEEDSOIL_CACHE_DIR``
    (default ``~/.cache/seedsoil/jax``) unless the user already set one, so a second session
    reuses compiled solves (and :mod:`seedsoil.solvers.programs` keeps traced solves there).
@@ -94,10 +95,26 @@ def apply() -> None:
     _compilation_cache()
 
 
-def require_x64() -> None:
-    """Raise a ``RuntimeError`` unless JAX computes in float64 (``jax_enable_x64``)."""
+def require_x64(model=None) -> None:
+    """Raise a ``RuntimeError`` unless JAX computes in float64 (``jax_enable_x64``) and every
+    floating-point array of ``model`` (if given) is float64.
+
+    With ``SEEDSOIL_X64=off`` both the call and the model's construction belong inside
+    ``with jax.enable_x64(True):``: a model built outside it holds float32 arrays.
+    """
     if not jax.config.jax_enable_x64:
         raise RuntimeError(
             "seedsoil computes in float64, but jax_enable_x64 is False (SEEDSOIL_X64=off keeps JAX's own "
-            "setting): call seedsoil inside `with jax.enable_x64(True):`, or drop SEEDSOIL_X64=off"
+            "setting): build the model and call seedsoil inside `with jax.enable_x64(True):`, "
+            "or drop SEEDSOIL_X64=off"
         )
+    if model is not None:
+        import numpy as np
+
+        low = sorted({str(leaf.dtype) for leaf in jax.tree_util.tree_leaves(model)
+                      if hasattr(leaf, "dtype") and np.issubdtype(leaf.dtype, np.floating) and leaf.dtype.itemsize < 8})
+        if low:
+            raise RuntimeError(
+                f"model {getattr(model, 'name', type(model).__name__)!r} holds {', '.join(low)} arrays: it was "
+                "built while float64 was off (SEEDSOIL_X64=off); build it inside `with jax.enable_x64(True):`"
+            )

@@ -90,10 +90,16 @@ def test_each_process_wide_change_has_an_off_switch(tmp_path, switch):
             err = None
         except RuntimeError as e:
             err = str(e)
+        outside = komarova2003()  # built before float64 is on: float32 arrays when x64 is off
         with jax.enable_x64(True):
             ok = seedsoil.simulate(komarova2003(), [0.0, 1.0]).status
+            try:
+                seedsoil.simulate(outside, [0.0, 1.0])
+                err32 = None
+            except RuntimeError as e:
+                err32 = str(e)
         print(json.dumps(dict(x64=bool(jax.config.jax_enable_x64), cache=jax.config.jax_compilation_cache_dir,
-                              flags=os.environ.get("XLA_FLAGS", ""), err=err, ok=ok)))
+                              flags=os.environ.get("XLA_FLAGS", ""), err=err, ok=ok, err32=err32)))
     """
     cache = str(tmp_path / "cache")
     if switch == "off":
@@ -103,9 +109,10 @@ def test_each_process_wide_change_has_an_off_switch(tmp_path, switch):
         assert out["flags"] == "--xla_cpu_enable_fast_math=false"
         assert "jax.enable_x64(True)" in out["err"], out["err"]
         assert out["ok"] == "success"
+        assert "'komarova2003' holds float32 arrays" in out["err32"], out["err32"]
     else:
         out = run(code, tmp_path, SEEDSOIL_CACHE_DIR=cache)
-        assert out["x64"] is True and out["cache"] == cache and out["err"] is None
+        assert out["x64"] is True and out["cache"] == cache and out["err"] is None and out["err32"] is None
         assert out["flags"] == "--xla_cpu_experimental_ynn_fusion_type="
 
 

@@ -9,7 +9,7 @@ Parts and links::
     za       --osteoclast_kill---------->  bone.za_effect
 
 Dose ``"denosumab.depot"`` (mg SC) and ``"za.plasma"`` (mg IV infusion); the schedules of
-``seedsoil.models.drugs`` do it with ``dataclasses.replace(XGEVA_Q4W, state="denosumab.depot")``.
+``seedsoil.models.drugs`` do it with ``from_schedule(XGEVA_Q4W, part="denosumab", ...)``.
 
 Scaling (assumption): the vicious cycle was calibrated on mouse tibiae, where ~1e6 tumour
 cells give its reference PTHrP output (``T_ref``); in a human skeleton, about three orders

@@ -428,8 +428,8 @@ class Iwata2000(Model):
 def iwata2000(n_bins: int = 100, metastases_seed: bool = False) -> Iwata2000:
     """Iwata et al. 2000 with published parameters, one-cell primary and no metastases.
 
-    The problem is not stiff, so ``simulate`` solves it with the explicit Tsit5, 10 to
-    1000 times faster than the implicit Kvaerno5 here (module docstring).
+    The problem is not stiff, so ``simulate`` solves it with the explicit Tsit5, much faster
+    than the implicit Kvaerno5 here (module docstring).
 
     Args:
         n_bins: log-size bins from 1 cell to ``b`` (static: each value compiles once).

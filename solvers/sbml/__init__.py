@@ -49,7 +49,8 @@ What the document contains:
   (``1``, ``day``, ``1/day``, ``cells``, ``pM``, ``L`` ...) also as SBML unit definitions.
   Model time units are days.
 * one non-constant parameter with a rate rule per state element (initial value from
-  ``y0``); array states are flattened (``R[0]``, ``R[1]``, ... -> ids ``R_0``, ``R_1``).
+  ``y0``); array states are flattened and named as everywhere else (``D[bone]``, ``D[lung]``, ... -> ids
+  ``D_bone``, ``D_lung``; ``R[0]`` -> ``R_0`` for an entry without a declared label).
 * one parameter per input element: constant 0 when nothing sets it, otherwise an
   assignment rule summing its active infusions and the model's scheduled value.
 * one assignment rule per observable element (``observables=True``).

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from ...models.base import Model, View
+from ...models.base import Model, View, flat_labels
 from .._simulate import _resolve_params, _resolve_regimen, _resolve_y0
 from ..regimen import Regimen
 from ._emit import _Emitter, _Ids, _num
@@ -88,14 +88,11 @@ def _math(formula: str, what: str):
 
 
 def _labels(specs) -> list[tuple[str, str, int]]:
-    """``(label, unit, spec index)`` per flat element: ``C`` or ``R[3]`` (flat index)."""
-    out = []
-    for k, s in enumerate(specs):
-        if s.shape == ():
-            out.append((s.name, s.unit, k))
-        else:
-            out.extend((f"{s.name}[{i}]", s.unit, k) for i in range(s.size))
-    return out
+    """``(label, unit, spec index)`` per flat element, labelled as everywhere else
+    (:func:`~seedsoil.models.base.flat_labels`): ``C``, ``R[bone]`` for a declared label,
+    ``R[3]`` for an entry without one."""
+    owner = [k for k, s in enumerate(specs) for _ in range(s.size)]
+    return [(label, specs[k].unit, k) for label, k in zip(flat_labels(specs), owner, strict=True)]
 
 
 # --------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...models.base import Model
+from ...models.base import Model, flat_labels
 from ._document import _roles
 
 _BACKENDS = {"mcjit": (0, None), "lljit": (1, 0)}  # Config.LLVM_BACKEND, LLJIT_OPTIMIZATION_LEVEL
@@ -15,8 +15,8 @@ def roadrunner_load(sbml: str, backend: str = "mcjit"):
 
     ``"mcjit"`` is libroadrunner 2.10's default (what ``roadrunner.RoadRunner(sbml)``
     gives). ``"lljit"`` (LLVM ORC LLJIT, optimisation level 0) compiles large documents
-    several times faster (the full bone-metastasis model: 21 s against 140 s, see
-    bench/bench_full.py) at the same simulation speed, but has crashed (segmentation
+    several times faster (the performance page of the docs gives the times for the full
+    bone-metastasis model) at the same simulation speed, but has crashed (segmentation
     fault in ``RoadRunner.__init__``) in long-lived processes that had already compiled
     other models and JAX programs, such as pytest workers: use it in a fresh process, as
     the benchmark does. libroadrunner's configuration is process-wide: it is set for
@@ -54,7 +54,7 @@ def roadrunner_simulate(
     ``backend`` is the LLVM JIT that compiles the document (see :func:`roadrunner_load`).
 
     Returns ``{label: values at times}`` for every state, input and observable element
-    (labels as in the model: ``C``, ``R[3]``), plus ``"time"``. With ``model`` given,
+    (labelled as everywhere else: ``C``, ``D[bone]``, ``R[3]``), plus ``"time"``. With ``model`` given,
     array elements are reassembled: ``{name: (len(times), *shape)}`` for each state,
     input and observable of the model, as ``Solution[name]`` gives them.
     """
@@ -78,7 +78,7 @@ def roadrunner_simulate(
                 if s.name in res:
                     full[s.name] = res[s.name]
             else:
-                cols = [res.get(f"{s.name}[{i}]") for i in range(s.size)]
+                cols = [res.get(label) for label in flat_labels([s])]
                 if all(c is not None for c in cols):
                     full[s.name] = np.stack(cols, axis=-1).reshape((len(times),) + tuple(s.shape))
     return full
