@@ -19,7 +19,9 @@ Beyond that:
 * **Streaming.** ``out="some/dir"`` writes each chunk, as it is produced, to
   ``some/dir/part-<first member>.nc`` (netCDF 3 through scipy, no extra dependency);
   with ``keep_in_memory=False`` nothing but the status codes is kept, so memory stays
-  flat however large N is. :func:`load_sweep` reads the parts back as one dataset.
+  flat however large N is. :func:`load_sweep` reads the parts back as one dataset. Every
+  argument and the folder are checked before anything is solved or deleted; each part is
+  written atomically; ``resume=True`` solves only the chunks whose part is missing.
 * **Sharding.** With several JAX devices (or ``shard=True``) each chunk is split over a
   1-D device mesh with :func:`jax.shard_map`: every device solves its own slice of the
   chunk, independently of the others (no cross-device step synchronisation). The
@@ -28,8 +30,10 @@ Beyond that:
 
 from __future__ import annotations
 
+import numbers
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -224,13 +228,59 @@ class SweepResult:
         return self.to_xarray()
 
 
+def _read_part(file: str):
+    """One part, loaded into memory; ``ValueError`` naming the file if it cannot be read."""
+    import xarray as xr
+
+    try:
+        if os.path.getsize(file) == 0:
+            raise ValueError("the file is empty")
+        with xr.open_dataset(file, engine="scipy") as ds:
+            ds = ds.load()
+        for name in ("member", "time", "code", "parameters"):
+            if name not in ds.variables:
+                raise ValueError(f"it has no {name!r} variable")
+    except Exception as err:  # truncated, empty or not netCDF: what a kill during a write leaves
+        raise ValueError(f"sweep part {file!r} is damaged and cannot be read ({type(err).__name__}: {err}); "
+                         "delete it (and solve its members again, e.g. with sweep(..., resume=True))") from err
+    return ds
+
+
+def _mismatch(ds, ref) -> str | None:
+    """Why the part ``ds`` does not come from the same sweep as ``ref`` (``None`` if it may)."""
+    checks = (
+        ("model", ds.attrs.get("model"), ref.attrs.get("model")),
+        ("number of members (n_members)", ds.attrs.get("n_members"), ref.attrs.get("n_members")),
+        ("variables", sorted(ds.data_vars), sorted(ref.data_vars)),
+        ("coordinates", sorted(ds.coords), sorted(ref.coords)),
+        ("parameter names", ds["param"].values.tolist() if "param" in ds.coords else None,
+         ref["param"].values.tolist() if "param" in ref.coords else None),
+    )
+    for what, got, want in checks:
+        if got != want:
+            return f"its {what} {got!r} differ from {want!r}"
+    t, t0 = ds["time"].values, ref["time"].values
+    if t.shape != t0.shape or not np.array_equal(t, t0):
+        return f"its save times {t.tolist()} differ from {t0.tolist()}"
+    for name in ds.data_vars:
+        if ds[name].dims[1:] != ref[name].dims[1:] or ds[name].shape[1:] != ref[name].shape[1:]:
+            return f"its variable {name!r} has dims {ds[name].sizes!r}, not {ref[name].sizes!r} (beyond member)"
+    return None
+
+
 def load_sweep(path: str | os.PathLike, *, complete: bool = True):
     """Read a sweep streamed with ``sweep(..., out=path)`` back as one dataset.
 
     Opens every ``part-*.nc`` in ``path`` in member order, loads it into memory and
     concatenates along ``member``; the result equals ``SweepResult.to_xarray()`` of the
-    same sweep kept in memory. With ``complete=True`` (default) a missing part (say, of an
-    interrupted sweep) raises ``ValueError``; ``complete=False`` returns what is there.
+    same sweep kept in memory.
+
+    With ``complete=True`` (default) a missing part (say, of an interrupted sweep) raises
+    ``ValueError``, and so does a damaged part (empty or truncated: what a kill during a
+    write by an older version leaves; the error names the file). ``complete=False`` returns
+    the members that are there, skipping damaged parts with a warning naming them. A part
+    from a different sweep (other model, parameters, save times, outputs or number of
+    members than the first part) always raises ``ValueError`` naming it and saying why.
 
     For sweeps larger than memory, open the parts lazily instead (needs :mod:`dask`):
     ``xarray.open_mfdataset(f"{path}/part-*.nc", engine="scipy", combine="nested",
@@ -244,10 +294,31 @@ def load_sweep(path: str | os.PathLike, *, complete: bool = True):
     names = sorted(f for f in os.listdir(path) if _PART_RE.match(f))
     if not names:
         raise FileNotFoundError(f"no sweep parts (part-*.nc) in {path!r}")
-    parts = []
+    parts, kept = [], []
     for name in names:
-        with xr.open_dataset(os.path.join(path, name), engine="scipy") as ds:
-            parts.append(ds.load())
+        try:
+            parts.append(_read_part(os.path.join(path, name)))
+            kept.append(name)
+        except ValueError as err:
+            if complete:
+                raise
+            warnings.warn(f"skipped: {err}", RuntimeWarning, stacklevel=2)
+    if not parts:
+        raise ValueError(f"no readable sweep part in {path!r} (all {len(names)} damaged)")
+    seen: dict[int, str] = {}
+    for name, ds in zip(kept, parts):
+        why = _mismatch(ds, parts[0])
+        if why is None:
+            m = ds["member"].values.astype(np.int64)
+            twice = [int(i) for i in m if int(i) in seen]
+            if twice:
+                why = f"its members {twice[:10]} are also in {seen[twice[0]]!r}"
+            elif m.size and (m.min() < 0 or m.max() >= int(ds.attrs.get("n_members", m.max() + 1))):
+                why = f"its members {m.tolist()[:10]} are outside 0..n_members-1"
+            seen.update({int(i): name for i in m})
+        if why is not None:
+            raise ValueError(f"sweep part {os.path.join(path, name)!r} does not belong with {kept[0]!r} in "
+                             f"{path!r}: {why}; it comes from a different sweep (move it elsewhere)")
     ds = parts[0] if len(parts) == 1 else xr.concat(parts, dim="member", data_vars="minimal", coords="minimal",
                                                     compat="override", join="override", combine_attrs="override")
     ds = ds.assign_coords(member=ds["member"].astype(np.int64))
@@ -256,7 +327,8 @@ def load_sweep(path: str | os.PathLike, *, complete: bool = True):
     if complete and not np.array_equal(ds["member"].values, np.arange(n)):
         missing = np.setdiff1d(np.arange(n), ds["member"].values)
         raise ValueError(f"{path!r} holds {ds.sizes['member']} of {n} members; missing e.g. {missing[:10].tolist()} "
-                         "(an interrupted sweep?); pass complete=False to read what is there")
+                         "(an interrupted sweep?); pass complete=False to read what is there, or "
+                         "sweep(..., resume=True) to solve the missing members")
     return ds
 
 
@@ -324,17 +396,77 @@ def _solve_sharded(values, model, times, regimen, keep, mesh, options):
     return fn(values, m_arr, times, r_arr)
 
 
-def _prepare_out(out, overwrite: bool) -> str:
+def _check_out(out, overwrite: bool, resume: bool) -> tuple[str, list[str]]:
+    """Check that ``out`` is (or can be made) a directory this process can write to, by
+    writing and removing a probe file, and list the parts already there; removes nothing."""
     path = os.fspath(out)
-    if path.endswith(".nc") and os.path.isfile(path):
+    if os.path.isfile(path):
         raise ValueError(f"out must be a directory (one netCDF file per chunk is written there); got file {path!r}")
-    os.makedirs(path, exist_ok=True)
-    old = [f for f in os.listdir(path) if _PART_RE.match(f)]
-    if old and not overwrite:
-        raise FileExistsError(f"{path!r} already holds {len(old)} sweep parts; pass overwrite=True to replace them")
-    for f in old:
-        os.remove(os.path.join(path, f))
-    return path
+    try:
+        os.makedirs(path, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=path)
+        os.close(fd)
+        os.remove(probe)
+        old = sorted(f for f in os.listdir(path) if _PART_RE.match(f))
+    except OSError as err:
+        raise ValueError(f"cannot write the sweep parts to folder {path!r}: {err.strerror or err} "
+                         f"({type(err).__name__}); give out= a folder you can create and write to") from err
+    if old and not (overwrite or resume):
+        raise FileExistsError(f"{path!r} already holds {len(old)} sweep parts; pass overwrite=True to replace them "
+                              "or resume=True to solve only the missing chunks of the same sweep")
+    return path, old
+
+
+def _write_part(ds, file: str) -> None:
+    """Write ``ds`` to ``file`` atomically: a temporary file in the same folder, then
+    :func:`os.replace`, so a kill leaves either the whole part or none (plus at most a
+    stray ``.part-*.tmp``, which :func:`load_sweep` ignores)."""
+    folder, name = os.path.split(file)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="scipy")
+        os.replace(tmp, file)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chunk_size: int, model_name: str,
+               times: np.ndarray, values: np.ndarray, keep: Sequence[str]) -> dict[int, Any]:
+    """The parts in ``path`` that already hold chunks of this very sweep: ``{start: dataset}``.
+
+    A damaged part is left out (its chunk is solved again and the part replaced); a part
+    that is not one of this sweep's chunks raises ``ValueError`` naming it."""
+    done = {}
+    for name in old:
+        file = os.path.join(path, name)
+        start = int(_PART_RE.match(name).group(1))
+        try:
+            ds = _read_part(file)
+        except ValueError as err:
+            warnings.warn(f"solving again: {err}", RuntimeWarning, stacklevel=3)
+            continue
+        real = min(chunk_size, n - start) if start in starts else 0
+        why = None
+        if ds.attrs.get("model") != model_name:
+            why = f"its model is {ds.attrs.get('model')!r}, not {model_name!r}"
+        elif int(ds.attrs.get("n_members", -1)) != n:
+            why = f"it is from a sweep of {ds.attrs.get('n_members')} members, not {n}"
+        elif start not in starts or not np.array_equal(ds["member"].values, np.arange(start, start + real)):
+            why = f"its members {ds['member'].values.tolist()[:10]} are not a chunk of chunk_size={chunk_size}"
+        elif ds["time"].shape != times.shape or not np.array_equal(ds["time"].values, times):
+            why = f"its save times {ds['time'].values.tolist()} differ from {times.tolist()}"
+        elif not np.array_equal(ds["parameters"].values, values[start:start + real]):
+            why = "its parameter values differ from this sweep's members"
+        elif set(ds.data_vars) - {"status", "code", "parameters"} != set(keep):
+            why = f"its outputs {sorted(set(ds.data_vars) - {'status', 'code', 'parameters'})} are not {sorted(keep)}"
+        if why is not None:
+            raise ValueError(f"cannot resume into {path!r}: part {file!r} does not belong to this sweep ({why}); "
+                             "pass overwrite=True to start again, or use another folder")
+        done[start] = ds
+    return done
 
 
 # --------------------------------------------------------------------------------------
@@ -353,6 +485,7 @@ def sweep(
     out: str | os.PathLike | None = None,
     keep_in_memory: bool = True,
     overwrite: bool = False,
+    resume: bool = False,
     shard: bool | None = None,
     options: SolverOptions | None = None,
     **solve_options,
@@ -383,14 +516,24 @@ def sweep(
         out: a directory to stream to: each chunk is written, as soon as it is solved, to
             ``out/part-<first member, 12 digits>.nc`` (netCDF 3 via ``engine="scipy"``; the
             same dataset as :meth:`SweepResult.to_xarray` restricted to that chunk). Read
-            them back with :func:`load_sweep`. The directory is created if needed.
+            them back with :func:`load_sweep`. The directory is created if needed, and it is
+            checked (a probe file written and removed) before anything is solved. Each part
+            is written atomically (a temporary file in ``out``, then :func:`os.replace`), so an
+            interrupted sweep leaves only whole parts.
         keep_in_memory: with ``out`` given, ``False`` keeps no output arrays in the result
             (only status codes, times and parameter values), so host memory stays at one
             chunk whatever N; ``result["C"]`` then points to :func:`load_sweep`. Ignored
             (always True) without ``out``.
         overwrite: replace the ``part-*.nc`` files of an earlier sweep in ``out`` (by
             default their presence raises ``FileExistsError``, since mixing two sweeps'
-            parts would be silently wrong).
+            parts would be silently wrong). Every argument is checked first: a call that
+            raises for a bad argument deletes nothing.
+        resume: with ``out``, keep the parts already there that hold chunks of this same
+            sweep (same model, members, parameter values, save times, kept outputs and
+            ``chunk_size``) and solve only the chunks whose part is missing or damaged; the
+            result equals that of an uninterrupted sweep. A part of another sweep raises
+            ``ValueError`` naming it. ``on_chunk`` is called for the solved chunks only. The
+            regimen and solver settings are not stored in the parts: pass the same ones.
         shard: split each chunk over all devices of JAX's default backend (a 1-D
             :class:`~jax.sharding.Mesh` with :class:`~jax.sharding.NamedSharding` along
             the member axis, solved with :func:`jax.shard_map`); ``chunk_size`` is rounded
@@ -407,8 +550,12 @@ def sweep(
         A :class:`SweepResult`; failed members are listed by ``failures()`` (never raised)
         and their outputs are NaN.
     """
-    if not (isinstance(chunk_size, int) and chunk_size >= 1):
+    if not (isinstance(chunk_size, numbers.Integral) and not isinstance(chunk_size, (bool, np.bool_))
+            and chunk_size >= 1):
         raise ValueError(f"chunk_size must be a positive integer; got {chunk_size!r}")
+    chunk_size = int(chunk_size)  # np.int64(4) and friends
+    if resume and out is None:
+        raise ValueError("resume=True needs out= (the folder of the sweep to resume)")
     opts = resolve_options(model, options, **{k: solve_options.pop(k, DEFAULT) for k in list(solve_options)})
     values, sampled = _values(model, samples)
     n = values.shape[0]
@@ -417,9 +564,13 @@ def sweep(
     chunk_size = min(chunk_size, n)  # a small sweep solves its N members, not a padded full chunk
     keep = tuple(keep) if keep is not None else (model.observable_names or model.state_names)
     labels = _labels(model, keep, sampled, n)  # raises KeyError for unknown names before solving
-    times_np = np.asarray(times, dtype=float)
     if regimen is not None and isinstance(regimen, Regimen) and regimen.batch_shape:
         raise ValueError(f"sweep takes one regimen for all members; got a batch {regimen.batch_shape}")
+    # simulate's own checks, done here, concretely, before anything in out is touched
+    t_checked = _check_times(times)
+    times_np = np.asarray(t_checked, dtype=np.float64)
+    reg = Regimen.empty() if regimen is None else regimen
+    _resolve_regimen(model, reg, t_checked)
 
     devices = jax.devices()
     if shard is None:
@@ -428,29 +579,42 @@ def sweep(
     if shard:
         mesh = Mesh(np.asarray(devices), (_AXIS,))
         chunk_size = -(-chunk_size // len(devices)) * len(devices)
-        # simulate skips its checks on traced values: do them here, concretely
-        t_checked = _check_times(times)
-        reg = Regimen.empty() if regimen is None else regimen
-        _resolve_regimen(model, reg, t_checked)
         in_sharding = NamedSharding(mesh, P(_AXIS))
 
-    path = _prepare_out(out, overwrite) if out is not None else None
+    n_chunks = -(-n // chunk_size)
+    starts = [c * chunk_size for c in range(n_chunks)]
+    path, done = None, {}
+    if out is not None:
+        path, old = _check_out(out, overwrite, resume)
+        if resume:
+            done = _resumable(path, old, starts, n, chunk_size, model.name, times_np, values, keep)
+        else:  # overwrite=True (else _check_out raised): every argument is valid, so start again
+            for f in old:
+                os.remove(os.path.join(path, f))
     in_memory = keep_in_memory or path is None
     progress_kw = dict(progress) if isinstance(progress, Mapping) else {}
 
     from tqdm.auto import tqdm
 
-    n_chunks = -(-n // chunk_size)
     outputs: dict[str, list[np.ndarray]] = {k: [] for k in keep}
     codes = []
     n_devices = 1
     bar = tqdm(total=n, unit="member", desc=f"sweep {model.name}", disable=not progress, **progress_kw)
     n_failed = 0
     try:
-        for c in range(n_chunks):
-            start = c * chunk_size
+        for start in starts:
             chunk = values[start:start + chunk_size]
             real = chunk.shape[0]
+            if start in done:  # resumed: this chunk's part is already written
+                ds = done.pop(start)
+                code = ds["code"].values.astype(np.int64)
+                if in_memory:
+                    for k in keep:
+                        outputs[k].append(np.asarray(ds[k].values))
+                codes.append(code)
+                n_failed += int((code != 0).sum())
+                bar.update(real)
+                continue
             if real < chunk_size:  # pad with the last member: same shape, same compiled function
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
             if shard:
@@ -473,8 +637,7 @@ def sweep(
             chunk_result = SweepResult(times_np, part, code, members=members, values=values[start:start + real],
                                        labels=labels, devices=n_devices, chunk_size=chunk_size)
             if path is not None:
-                ds = chunk_result.to_xarray()
-                ds.to_netcdf(os.path.join(path, _PART.format(start)), engine="scipy")
+                _write_part(chunk_result.to_xarray(), os.path.join(path, _PART.format(start)))
             if in_memory:
                 for k in keep:
                     outputs[k].append(part[k])
