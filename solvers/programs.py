@@ -32,7 +32,11 @@ Key of a program (any change gives a new program, never a stale one):
 
 Only top-level calls with concrete inputs use it; inside ``jax.jit``, ``grad`` or
 ``vmap`` the solve is traced as usual. ``SEEDSOIL_CACHE_DIR=off`` disables it with JAX's
-cache. Files are written atomically; an unreadable file is ignored and rewritten.
+cache. Files are written atomically (a temporary name, then a rename), with the mode the
+umask gives (``0o666 & ~umask``, so a cache shared by a group stays shared). Each file holds
+a SHA-256 of its contents, checked on every read: a damaged file (bytes flipped, truncated,
+empty) is ignored with a ``RuntimeWarning`` and written again, and a read-only cache is read
+but not written; the numbers are those of a run without the cache in every case.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import os
 import re
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -60,6 +65,9 @@ _FINGERPRINTS: dict = {}
 _SOURCES: list[str] = []
 _PACKAGE = Model.__module__.rpartition(".")[0]  # "seedsoil.models": the package whose sources key a kept fingerprint
 _PROGRAMS: dict[str, Callable] = {}
+#: First line of a kept program file; the SHA-256 of the serialised program follows on the second.
+_MAGIC = b"seedsoil-program-1\n"
+_UMASK: list[int] = []
 
 
 def program_dir() -> Path | None:
@@ -146,11 +154,8 @@ def model_fingerprint(model: Model) -> str | None:
     if where is not None:
         key = _source_key(model)
         kept = None if key is None else where / f"fingerprint-{key}.txt"
-        try:
-            fp = kept.read_text() if kept is not None else ""
-        except OSError:
-            fp = ""
-        if re.fullmatch(r"[0-9a-f]{64}", fp):
+        fp = _read_fingerprint(kept) if kept is not None else None
+        if fp is not None:
             if memo_key is not None:
                 _FINGERPRINTS[memo_key] = fp
             return fp
@@ -158,8 +163,27 @@ def model_fingerprint(model: Model) -> str | None:
     if memo_key is not None:
         _FINGERPRINTS[memo_key] = fp
     if kept is not None and fp is not None:
-        _write_atomic(kept, fp.encode())
+        _write_atomic(kept, f"{fp}\n{hashlib.sha256(fp.encode()).hexdigest()}\n".encode())
     return fp
+
+
+def _read_fingerprint(path: Path) -> str | None:
+    """The fingerprint kept in ``path`` (the fingerprint, then its SHA-256), or ``None`` when
+    the file is missing, unreadable or damaged (with a warning for the last)."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return None
+    m = re.fullmatch(rb"([0-9a-f]{64})\n([0-9a-f]{64})\n", text)
+    if m is None or hashlib.sha256(m[1]).hexdigest().encode() != m[2]:
+        _damaged(path, "its checksum does not match")
+        return None
+    return m[1].decode()
+
+
+def _damaged(path: Path, why: str, stacklevel: int = 4) -> None:
+    warnings.warn(f"seedsoil: the kept file {path} is damaged ({why}); it is ignored and written again",
+                  RuntimeWarning, stacklevel=stacklevel)
 
 
 def _traced_fingerprint(model: Model) -> str | None:
@@ -189,16 +213,44 @@ def _traced_fingerprint(model: Model) -> str | None:
     return fp
 
 
+def _umask() -> int:
+    """The process's umask, read once (from ``/proc`` where it can be, so that no other
+    thread ever sees the umask changed)."""
+    if not _UMASK:
+        try:
+            m = re.search(r"^Umask:\s*([0-7]+)$", Path("/proc/self/status").read_text(), re.MULTILINE)
+        except OSError:
+            m = None
+        if m is not None:
+            _UMASK.append(int(m[1], 8))
+        else:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _UMASK.append(mask)
+    return _UMASK[0]
+
+
 def _write_atomic(path: Path, blob: bytes) -> None:
-    """Write all of ``blob`` or nothing (a concurrent session reads all or nothing); a
-    read-only cache is not an error, the file just is not kept."""
+    """Write all of ``blob`` or nothing (a concurrent session reads all or nothing), with the
+    mode an ordinary file gets (``tempfile`` creates ``0o600``); a read-only cache is not an
+    error, the file just is not kept."""
+    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
+            tmp = f.name
             f.write(blob)
-        os.replace(f.name, path)
+            if hasattr(os, "fchmod"):
+                os.fchmod(f.fileno(), 0o666 & ~_umask())
+        if not hasattr(os, "fchmod"):
+            os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
     except OSError:
-        pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
 
 
 def _environment() -> str:
@@ -251,23 +303,53 @@ def cached_call(model: Model, tag: str, fn: Callable, args: tuple):
             mdl = eqx.combine(jax.tree_util.tree_unflatten(model_tree, xs[:k]), static)
             return fn(mdl, *jax.tree_util.tree_unflatten(arg_tree, xs[k:]))
 
-        call = _load_or_export(where / f"{key}.jaxexport", flat, leaves)
-        _PROGRAMS[key] = call
+        path = where / f"{key}.jaxexport"
+        exported = _read_program(path)
+        if exported is not None:
+            # JAX decodes the module lazily, in the first call: a file that passed its checksum
+            # but does not decode (written so by a broken writer) is exported again too.
+            call = jax.jit(exported.call)
+            try:
+                out = call(*leaves)
+            except Exception as e:
+                if "deserialize" not in str(e).lower():
+                    raise
+                _damaged(path, f"{type(e).__name__}: {e}"[:200], stacklevel=3)
+            else:
+                _PROGRAMS[key] = call
+                return out
+        call = _PROGRAMS[key] = _export(path, flat, leaves)
     return call(*leaves)
 
 
-def _load_or_export(path: Path, flat: Callable, leaves) -> Callable:
+def _read_program(path: Path):
+    """The program kept in ``path``, or ``None`` when the file is missing or unreadable, or
+    damaged (with a warning): its SHA-256 must match and it must deserialise."""
     try:
-        exported = jax.export.deserialize(bytearray(path.read_bytes()))
-    except Exception:  # missing, partial or from another format: export it again
-        exported = None
-    if exported is None:
-        specs = [jax.ShapeDtypeStruct(np.shape(x), x.dtype) for x in leaves]
-        exported = jax.export.export(jax.jit(flat))(*specs)
-        try:
-            blob = exported.serialize()
-        except ImportError:  # no flatbuffers: the program still runs, it just is not kept
-            blob = None
-        if blob is not None:
-            _write_atomic(path, blob)
+        blob = path.read_bytes()
+    except OSError:
+        return None
+    head, _, payload = blob.partition(b"\n")
+    digest, _, payload = payload.partition(b"\n")
+    if head + b"\n" != _MAGIC or hashlib.sha256(payload).hexdigest().encode() != digest:
+        _damaged(path, "its checksum does not match" if blob else "it is empty")
+        return None
+    try:
+        return jax.export.deserialize(bytearray(payload))
+    except Exception as e:  # any failure to deserialise: export it again
+        _damaged(path, f"{type(e).__name__}: {e}"[:200])
+        return None
+
+
+def _export(path: Path, flat: Callable, leaves) -> Callable:
+    """Trace and export ``flat`` for ``leaves``, keep it in ``path`` (with its SHA-256), and
+    return it compiled."""
+    specs = [jax.ShapeDtypeStruct(np.shape(x), x.dtype) for x in leaves]
+    exported = jax.export.export(jax.jit(flat))(*specs)
+    try:
+        blob = exported.serialize()
+    except ImportError:  # no flatbuffers: the program still runs, it just is not kept
+        blob = None
+    if blob is not None:
+        _write_atomic(path, _MAGIC + hashlib.sha256(blob).hexdigest().encode() + b"\n" + bytes(blob))
     return jax.jit(exported.call)
