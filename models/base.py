@@ -110,7 +110,15 @@ class _Declared:
 
 @dataclass(frozen=True)
 class State(_Declared):
-    """One state variable: name, unit, description and (for organ axes etc.) shape."""
+    """One state variable: name, unit, description and (for organ axes etc.) shape.
+
+    ``nonnegative`` (default True) says that the state is an amount (cells, drug, a
+    density, a relative level) that cannot start below zero: ``simulate`` refuses a
+    negative initial value of it, naming the state. Declare ``nonnegative=False`` for a
+    state that may legitimately start negative (a deviation from a baseline, a log).
+    """
+
+    nonnegative: bool = True
 
 
 @dataclass(frozen=True)
@@ -450,8 +458,11 @@ class Params(eqx.Module):
             shape = where[name][1]
             vshape = tuple(np.shape(val))  # lists too; a tracer's own shape
             extra = vshape[: len(vshape) - len(shape)]
-            if vshape[len(extra):] != shape:
-                raise ValueError(f"parameter {name!r} has shape {shape}; got value of shape {vshape}")
+            if vshape[len(extra):] != shape or len(extra) > 1:
+                allowed = f"{shape} (one value) or (B, {', '.join(map(str, shape))}) (a batch of B sets)" if shape \
+                    else "() (a scalar) or (B,) (a batch of B values)"
+                raise ValueError(f"parameter {name!r} has shape {shape}; got a value of shape {vshape}; "
+                                 f"allowed shapes: {allowed}")
             if extra:
                 if batch and batch != extra:
                     raise ValueError(f"parameter {name!r}: batch shape {extra} does not match {batch}")

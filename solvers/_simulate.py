@@ -38,7 +38,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._config import require_x64
-from ..models.base import Model, Params, UnknownNameError, View, is_concrete, resolve_name, resolve_output
+from ..models.base import Model, Params, UnknownNameError, View, flat_labels, is_concrete, resolve_name, resolve_output
 from . import programs
 from .reciprocal import reciprocal_divisions
 from .regimen import Regimen
@@ -294,6 +294,26 @@ def _result_code(result) -> Int[Array, ""]:
     )
 
 
+#: A segment that runs out of steps is reported as ``nonfinite_state`` (code 4), not
+#: ``max_steps_reached``, when its last state is not finite or some entry has grown past
+#: ``_BLOWUP`` times ``max(1, |that entry at the segment's start|)``: the solution was
+#: running off to infinity (a finite-time blow-up), where the step size shrinks towards the
+#: float resolution of ``t`` and the step budget runs out before the state overflows.
+_BLOWUP = 1e6
+
+
+def _diverged(y_start: Array, y_end: Array) -> Array:
+    """True when ``y_end`` is non-finite or has blown up from ``y_start`` (see :data:`_BLOWUP`)."""
+    grown = jnp.abs(y_end) > _BLOWUP * jnp.maximum(jnp.abs(y_start), 1.0)
+    return ~jnp.all(jnp.isfinite(y_end)) | jnp.any(grown)
+
+
+def _classify(code: Array, y_start: Array, y_end: Array) -> Array:
+    """``code`` of one segment, with ``max_steps_reached`` turned into ``nonfinite_state`` when
+    the state diverged (:func:`_diverged`)."""
+    return jnp.where((code == 1) & _diverged(y_start, y_end), 4, code)
+
+
 def _field(t, y, args):
     """The model's right-hand side as it wrote it."""
     model, p, forcing = args
@@ -432,6 +452,7 @@ def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
             lambda: integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg),  # stop stepping once failed
             lambda: (y, jnp.zeros_like(code)),
         )
+        c = _classify(c, y, y_end)
         y_end = jnp.where(event, y_end.at[s].set(y_end[s] * mul + add), y_end)
         at = jnp.maximum(k, 0)
         out = out.at[at].set(jnp.where(k >= 0, y_end, out[at]))
@@ -454,6 +475,7 @@ def _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_m
         ta, y, out, code = carry
         tb, s, add, mul = ev
         ys, y_end, c = integrate(y, ta, jnp.where(code == 0, tb, ta))  # stop stepping once failed
+        c = _classify(c, y, y_end)
         out = jnp.where(((times >= ta) & (times < tb))[:, None], ys, out)
         y_end = y_end.at[s].set(y_end[s] * mul + add)
         return (tb, y_end, out, jnp.where(code == 0, c, code)), None
@@ -464,7 +486,8 @@ def _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_m
         (ta, y, out, code), _ = jax.lax.scan(step, init, events)
     else:
         ta, y, out, code = init
-    ys, _, c = integrate(y, ta, jnp.where(code == 0, t_end, ta))
+    ys, y_last, c = integrate(y, ta, jnp.where(code == 0, t_end, ta))
+    c = _classify(c, y, y_last)
     out = jnp.where((times >= ta)[:, None], ys, out)
     return out, jnp.where(code == 0, c, code)
 
@@ -542,13 +565,18 @@ def simulate(
             :class:`SolverOptions`; each one given wins over the same field of ``options``.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
-            ``sol.status`` / ``sol.failures()``; the other members are unaffected.
+            ``sol.status`` / ``sol.failures()``; the other members are unaffected. A
+            trajectory that runs out of steps while its state diverges (non-finite, or an
+            entry grown a millionfold over a segment, :data:`_BLOWUP`) is reported as
+            ``nonfinite_state``, not ``max_steps_reached``.
 
     Checked before solving (``ValueError`` naming the bad value): times shape, finiteness
-    and order; parameter values finite and inside their declared bounds; ``y0`` shape and
-    finiteness; dose targets that the model does not have; dose times before ``times[0]``,
-    negative, non-finite or unsorted; negative amounts, factors or rates; batch sizes that
-    disagree. Checks on values are skipped when called inside a JAX transformation.
+    and order; parameter values finite and inside their declared bounds (and of an allowed
+    shape); ``y0`` shape and finiteness, and no entry below ``-atol`` in a state declared
+    ``nonnegative`` (the default of :class:`~seedsoil.models.State`); dose targets that
+    the model does not have; dose times before ``times[0]``, negative, non-finite or
+    unsorted; negative amounts, factors or rates; batch sizes that disagree. Checks on
+    values are skipped when called inside a JAX transformation.
 
     Returns:
         A :class:`Solution`. Changing only numbers (parameters, y0, times, dose times and
@@ -562,7 +590,7 @@ def simulate(
                            checkpoints=checkpoints, reciprocals=reciprocals)
     times = _check_times(times)
     p = _resolve_params(model, params)
-    y = _resolve_y0(model, y0)
+    y = _resolve_y0(model, y0, tol=opts.atol)
     reg, event_state, infusion_slot = _resolve_regimen(model, regimen, times)
 
     sizes = {name: shape[0] for name, shape in (("params", p.batch_shape), ("y0", y.shape[:-1]),
@@ -635,7 +663,10 @@ def _resolve_params(model: Model, params) -> Params:
     return model.params.with_values(params)
 
 
-def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
+def _resolve_y0(model: Model, y0, tol: float = _SIMULATE_DEFAULTS["atol"]) -> Float[Array, "*batch n"]:
+    """The initial state(s) as a flat ``(n,)`` or ``(B, n)`` array, checked: shape, finite, and
+    not below ``-tol`` (the solver's absolute tolerance: smaller negatives are solver noise,
+    e.g. a state carried over from an earlier solve) in a state declared ``nonnegative``."""
     if y0 is None:
         y = model.y0
     elif isinstance(y0, Mapping):
@@ -648,6 +679,16 @@ def _resolve_y0(model: Model, y0) -> Float[Array, "*batch n"]:
         k = tuple(np.argwhere(~np.isfinite(np.asarray(y)))[0])
         labels = [s.name if s.shape == () else f"{s.name}[{i}]" for s in model.states for i in range(s.size)]
         raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {float(np.asarray(y)[k])!r}")
+    if is_concrete(y):
+        yn = np.asarray(y)
+        floor = np.concatenate([np.full(s.size, -tol if s.nonnegative else -np.inf) for s in model.states])
+        if np.any(yn < floor):
+            k = tuple(np.argwhere(yn < floor)[0])
+            spec = [s for s in model.states for _ in range(s.size)][k[-1]]
+            label = flat_labels(model.states)[k[-1]]  # "x1", or one entry "D[bone]"
+            member = f" (batch member {k[0]})" if yn.ndim > 1 else ""
+            raise ValueError(f"initial state {label!r} = {float(yn[k])!r}{member} is negative, but {spec.name!r} "
+                             f"({spec.description or spec.unit}) is an amount that cannot be below 0 [{spec.unit}]")
     return y
 
 

@@ -16,7 +16,9 @@ measured, ``average`` and ``stderr`` the group mean and its standard error,
 seedsoil model). It is checked when built (``ValueError`` naming each bad row by its line
 in the file: missing columns, unparsable, negative or non-finite times, non-finite
 values, standard errors that are missing, non-finite or not positive, unknown time units,
-one observable with two units in a group). It can be filtered by group and observable
+one observable with two units in a group, and a row that repeats an earlier one exactly:
+same observable, group, time, average, standard error and unit, most likely pasted twice;
+pass ``replicates=True`` to keep such rows as separate measurements). It can be filtered by group and observable
 (:meth:`Dataset.select`), read per series (:meth:`Dataset.series`), and converted to
 arrays for use inside ``jax.jit``: flat with group/observable indices
 (:meth:`Dataset.to_arrays`) or padded with a mask (:meth:`Dataset.padded`).
@@ -109,7 +111,8 @@ class Dataset:
     Build with :func:`load_dataset` / :meth:`from_csv` (a file), :meth:`from_records`
     (an iterable of mappings with the CSV column names) or the constructor (columns as
     sequences). Rows keep their order; ``groups`` and ``observables`` are listed in order
-    of first appearance. Times are stored in days.
+    of first appearance. Times are stored in days. A row that repeats an earlier one
+    exactly is refused unless ``replicates=True`` (every constructor takes it).
     """
 
     def __init__(
@@ -125,6 +128,7 @@ class Dataset:
         time_units: Sequence[str] | None = None,
         source: str = "<data>",
         lines: Sequence[int] | None = None,
+        replicates: bool = False,
     ):
         n = len(observable)
         cols = dict(time=time, value=value, stderr=stderr, group=group)
@@ -186,6 +190,18 @@ class Dataset:
                 bad(i, f"{obs[i]!r} in group {grp[i]!r} has unit {unit_list[i]!r}, but {seen[key][0]!r} "
                        f"at {where(seen[key][1])}")
             seen.setdefault(key, (unit_list[i], i))
+        if not replicates:  # an exact copy of an earlier row counts one measurement twice
+            first: dict[tuple, int] = {}
+            for i in range(n):
+                if np.isnan(t[i]) or np.isnan(v[i]) or np.isnan(s[i]):
+                    continue  # already named as a bad row
+                row = (obs[i], grp[i], float(t[i]), float(v[i]), float(s[i]), unit_list[i])
+                if row in first:
+                    bad(i, f"repeats {where(first[row])} exactly ({obs[i]!r} in group {grp[i]!r} at "
+                           f"{t[i]:g} days, average {v[i]:g}, stderr {s[i]:g}): a duplicated row? "
+                           "Remove it, or pass replicates=True to keep repeated rows as separate measurements")
+                else:
+                    first[row] = i
         if errors:
             more = f"\n  ... and {len(errors) - _MAX_LISTED} more" if len(errors) > _MAX_LISTED else ""
             raise ValueError(f"{source}: {len(errors)} bad row(s):\n  " + "\n  ".join(errors[:_MAX_LISTED]) + more)
@@ -200,8 +216,9 @@ class Dataset:
 
     # construction ---------------------------------------------------------------------
     @classmethod
-    def from_csv(cls, path: str | Path) -> Dataset:
-        """Read a tidy CSV file (see the module docs); ``ValueError`` names bad lines."""
+    def from_csv(cls, path: str | Path, *, replicates: bool = False) -> Dataset:
+        """Read a tidy CSV file (see the module docs); ``ValueError`` names bad lines.
+        ``replicates=True`` keeps rows that repeat an earlier one exactly (refused by default)."""
         path = Path(path)
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
@@ -212,25 +229,28 @@ class Dataset:
                                  f"required {list(REQUIRED_COLUMNS)}")
             rows = [{(k or "").strip(): v for k, v in r.items()} for r in reader]
         # DictReader line numbers: header is line 1, so row i is on line i + 2 (no multiline cells here).
-        return cls._from_rows(rows, source=str(path), lines=[i + 2 for i in range(len(rows))])
+        return cls._from_rows(rows, source=str(path), lines=[i + 2 for i in range(len(rows))],
+                              replicates=replicates)
 
     @classmethod
-    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str = "<data>") -> Dataset:
-        """Build from mappings with the CSV column names (rows are numbered from 1)."""
+    def from_records(cls, records: Iterable[Mapping[str, Any]], source: str = "<data>", *,
+                     replicates: bool = False) -> Dataset:
+        """Build from mappings with the CSV column names (rows are numbered from 1);
+        ``replicates`` as in :meth:`from_csv`."""
         rows = [dict(r) for r in records]
         if rows:
             missing = sorted({c for r in rows for c in REQUIRED_COLUMNS if c not in r})
             if missing:
                 raise ValueError(f"{source}: missing column(s) {missing}; required {list(REQUIRED_COLUMNS)}")
-        return cls._from_rows(rows, source=source, lines=list(range(1, len(rows) + 1)))
+        return cls._from_rows(rows, source=source, lines=list(range(1, len(rows) + 1)), replicates=replicates)
 
     @classmethod
-    def _from_rows(cls, rows: list[dict], source: str, lines: list[int]) -> Dataset:
+    def _from_rows(cls, rows: list[dict], source: str, lines: list[int], replicates: bool = False) -> Dataset:
         col = lambda key, default=None: [r.get(key, default) for r in rows]
         return cls(
             col("observable"), col("time"), col("average"), col("stderr"), col("expt_id"),
             units=col("amount_units", ""), label=col("alt_expt_id"), time_units=col("time_units", "day"),
-            source=source, lines=lines,
+            source=source, lines=lines, replicates=replicates,
         )
 
     def _subset(self, keep: np.ndarray) -> Dataset:
@@ -335,9 +355,11 @@ class Dataset:
         return PaddedData(jnp.asarray(t), jnp.asarray(v), jnp.asarray(e), jnp.asarray(m), groups, observables)
 
 
-def load_dataset(path: str | Path) -> Dataset:
-    """Read and validate a tidy CSV data file (see the module docs); see :class:`Dataset`."""
-    return Dataset.from_csv(path)
+def load_dataset(path: str | Path, *, replicates: bool = False) -> Dataset:
+    """Read and validate a tidy CSV data file (see the module docs); see :class:`Dataset`.
+    A row that repeats an earlier one exactly is refused (naming both lines) unless
+    ``replicates=True``, which keeps it as a separate measurement."""
+    return Dataset.from_csv(path, replicates=replicates)
 
 
 def _number(x: Any) -> float | None:

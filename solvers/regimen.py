@@ -14,7 +14,8 @@ Three kinds of event, each aimed at a model state (or, for infusions, a model in
   when the target is a state; the value of the input when the target is a model input
   (for example Lemaire 2004's PTH infusion rate ``I_P``).
 
-Combine with ``+``. Times are in days, amounts in the unit of the target state, rates in
+Combine with ``+``: the events of each target are sorted by time (stably, so events at
+one time keep the order in which they were added). Times are in days, amounts in the unit of the target state, rates in
 that unit per day. Convention: the state saved at a dose time is the post-dose value.
 """
 
@@ -69,14 +70,16 @@ class Regimen(eqx.Module):
         if not isinstance(other, Regimen):
             return NotImplemented
         cat = lambda a, b: jnp.concatenate(_bcast_cat(a, b), axis=-1)
+        targets = self.event_target + other.event_target
+        time, amount, factor = _sort_per_target(
+            targets, cat(self.event_time, other.event_time), cat(self.event_amount, other.event_amount),
+            cat(self.event_factor, other.event_factor))
         return Regimen(
-            cat(self.event_time, other.event_time),
-            cat(self.event_amount, other.event_amount),
-            cat(self.event_factor, other.event_factor),
+            time, amount, factor,
             cat(self.infusion_start, other.infusion_start),
             cat(self.infusion_stop, other.infusion_stop),
             cat(self.infusion_rate, other.infusion_rate),
-            self.event_target + other.event_target,
+            targets,
             self.infusion_target + other.infusion_target,
         )
 
@@ -127,6 +130,20 @@ class Regimen(eqx.Module):
                 f"before it starts at {float(start[k])}"
             )
         return self
+
+
+def _sort_per_target(targets: tuple[str, ...], time: Array, amount: Array, factor: Array):
+    """The events of each target sorted by time (per batch member; a stable sort, so events
+    of one target at one time keep their order: a dose before a scaling stays before). Each
+    target keeps its columns, so the static targets stay valid for every member."""
+    for target in dict.fromkeys(targets):
+        cols = np.asarray([i for i, name in enumerate(targets) if name == target])
+        if len(cols) < 2:
+            continue
+        order = jnp.argsort(time[..., cols], axis=-1, stable=True)
+        take = lambda a, cols=cols, order=order: a.at[..., cols].set(jnp.take_along_axis(a[..., cols], order, -1))
+        time, amount, factor = take(time), take(amount), take(factor)
+    return time, amount, factor
 
 
 def _bcast_cat(a, b):
