@@ -15,8 +15,9 @@ Three kinds of event, each aimed at a model state (or, for infusions, a model in
   (for example Lemaire 2004's PTH infusion rate ``I_P``).
 
 Combine with ``+``: the events of each target are sorted by time (stably, so events at
-one time keep the order in which they were added). Times are in days, amounts in the unit of the target state, rates in
-that unit per day. Convention: the state saved at a dose time is the post-dose value.
+one time keep the order in which they were added). Times are in days, amounts in the unit
+of the target state, rates in that unit per day. Convention: the state saved at a dose
+time is the post-dose value.
 """
 
 from __future__ import annotations
