@@ -26,6 +26,11 @@ Beyond that:
   1-D device mesh with :func:`jax.shard_map`: every device solves its own slice of the
   chunk, independently of the others (no cross-device step synchronisation). The
   numbers are identical to an unsharded sweep.
+* **Distribution.** ``client=`` (a :class:`dask.distributed.Client`) runs each chunk as
+  one Dask task, which solves it and writes its part atomically: the same idempotent unit
+  serves resume, retries (a task whose worker dies is run again) and distribution, and
+  the numbers are bit for bit those of a local sweep. ``load_sweep(path, dask=True)``
+  opens the parts lazily, for results larger than memory.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import numbers
 import os
 import re
 import tempfile
+import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,19 +234,26 @@ class SweepResult:
         return self.to_xarray()
 
 
-def _read_part(file: str):
-    """One part, loaded into memory; ``ValueError`` naming the file if it cannot be read."""
+def _read_part(file: str, lazy: bool = False):
+    """One part, loaded into memory (or, ``lazy``, opened with its variables as one dask
+    chunk each); ``ValueError`` naming the file if it cannot be read."""
     import xarray as xr
 
+    ds = None
     try:
         if os.path.getsize(file) == 0:
             raise ValueError("the file is empty")
-        with xr.open_dataset(file, engine="scipy") as ds:
-            ds = ds.load()
+        if lazy:  # scipy maps every variable when it opens the file: a truncated one fails here
+            ds = xr.open_dataset(file, engine="scipy", chunks={})
+        else:
+            with xr.open_dataset(file, engine="scipy") as opened:
+                ds = opened.load()
         for name in ("member", "time", "code", "parameters"):
             if name not in ds.variables:
                 raise ValueError(f"it has no {name!r} variable")
     except Exception as err:  # truncated, empty or not netCDF: what a kill during a write leaves
+        if lazy and ds is not None:
+            ds.close()
         raise ValueError(f"sweep part {file!r} is damaged and cannot be read ({type(err).__name__}: {err}); "
                          "delete it (and solve its members again, e.g. with sweep(..., resume=True))") from err
     return ds
@@ -268,12 +281,19 @@ def _mismatch(ds, ref) -> str | None:
     return None
 
 
-def load_sweep(path: str | os.PathLike, *, complete: bool = True):
+def load_sweep(path: str | os.PathLike, *, complete: bool = True, dask: bool = False):
     """Read a sweep streamed with ``sweep(..., out=path)`` back as one dataset.
 
     Opens every ``part-*.nc`` in ``path`` in member order, loads it into memory and
     concatenates along ``member``; the result equals ``SweepResult.to_xarray()`` of the
     same sweep kept in memory.
+
+    With ``dask=True`` (needs :mod:`dask`: ``pip install 'seedsoil[distributed]'``) nothing
+    but the coordinates is read: every variable is a :mod:`dask` array with one chunk per
+    part along ``member``, read from its file when computed, so the sweep may be larger
+    than memory (``.compute()`` gives the dataset ``dask=False`` returns). The same checks
+    are made (a damaged part is found when it is opened), and the files stay open until the
+    dataset is closed.
 
     With ``complete=True`` (default) a missing part (say, of an interrupted sweep) raises
     ``ValueError``, and so does a damaged part (empty or truncated: what a kill during a
@@ -281,28 +301,38 @@ def load_sweep(path: str | os.PathLike, *, complete: bool = True):
     the members that are there, skipping damaged parts with a warning naming them. A part
     from a different sweep (other model, parameters, save times, outputs or number of
     members than the first part) always raises ``ValueError`` naming it and saying why.
-
-    For sweeps larger than memory, open the parts lazily instead (needs :mod:`dask`):
-    ``xarray.open_mfdataset(f"{path}/part-*.nc", engine="scipy", combine="nested",
-    concat_dim="member", data_vars="minimal", coords="minimal", compat="override")``
-    (then restore dtypes as this function does: netCDF 3 stores ``member`` and ``code`` as
-    32-bit integers).
     """
-    import xarray as xr
-
+    if dask:
+        try:
+            import dask.array as _  # noqa: F401  (binds no name `dask`: the argument)
+        except ImportError as err:
+            raise ImportError("load_sweep(..., dask=True) needs dask: pip install 'seedsoil[distributed]'") from err
     path = os.fspath(path)
     names = sorted(f for f in os.listdir(path) if _PART_RE.match(f))
     if not names:
         raise FileNotFoundError(f"no sweep parts (part-*.nc) in {path!r}")
     parts, kept = [], []
+    try:
+        return _combine(path, names, parts, kept, complete, dask)
+    except BaseException:
+        for part in parts:  # lazily opened parts hold their files open
+            part.close()
+        raise
+
+
+def _combine(path: str, names: list[str], parts: list, kept: list[str], complete: bool, dask: bool):
+    """The body of :func:`load_sweep`: read (or open) the parts into ``parts``, check them and
+    concatenate them along ``member``."""
+    import xarray as xr
+
     for name in names:
         try:
-            parts.append(_read_part(os.path.join(path, name)))
+            parts.append(_read_part(os.path.join(path, name), lazy=dask))
             kept.append(name)
         except ValueError as err:
             if complete:
                 raise
-            warnings.warn(f"skipped: {err}", RuntimeWarning, stacklevel=2)
+            warnings.warn(f"skipped: {err}", RuntimeWarning, stacklevel=3)
     if not parts:
         raise ValueError(f"no readable sweep part in {path!r} (all {len(names)} damaged)")
     seen: dict[int, str] = {}
@@ -470,6 +500,131 @@ def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chu
 
 
 # --------------------------------------------------------------------------------------
+# One chunk: the unit of work, locally or as a Dask task
+# --------------------------------------------------------------------------------------
+def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
+                 times_np: np.ndarray, chunk_values: np.ndarray, start: int, chunk_size: int, path: str | None,
+                 sharded: tuple | None = None) -> SweepResult:
+    """Solve members ``start .. start + len(chunk_values) - 1`` and, with ``path``, write their part.
+
+    ``chunk_values`` holds the chunk's real members; it is padded to ``chunk_size`` by
+    repeating its last member, so every chunk has the one compiled shape, and the padding
+    is dropped. Outputs of failed members are set to NaN. The part is written atomically
+    (:func:`_write_part`), so running this again for the same chunk (a retry, a resumed
+    sweep) replaces the part with the same bytes: the task is idempotent. ``sharded`` is
+    ``(mesh, input sharding, checked times, regimen)`` to split the chunk over devices.
+    Returns the chunk's :class:`SweepResult` (global member indices)."""
+    real = chunk_values.shape[0]
+    chunk = chunk_values
+    if real < chunk_size:  # pad with the last member: same shape, same compiled function
+        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
+    n_devices = 1
+    if sharded is not None:
+        mesh, in_sharding, t_checked, reg = sharded
+        got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep, mesh, opts)
+        n_devices = len(code_dev.sharding.device_set)
+    else:
+        with warnings.catch_warnings():  # failures are collected and reported by member index
+            warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
+            sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, options=opts)
+        got, code_dev = {k: sol[k] for k in keep}, sol.code
+    code = np.asarray(code_dev)[:real].astype(np.int64)
+    bad = code != 0
+    part = {}
+    for k in keep:
+        a = np.array(np.asarray(got[k])[:real])  # a writable host copy of the real members only
+        a[bad] = np.nan
+        part[k] = a
+    chunk_result = SweepResult(times_np, part, code, members=np.arange(start, start + real), values=chunk_values,
+                               labels=labels, devices=n_devices, chunk_size=chunk_size)
+    if path is not None:
+        _write_part(chunk_result.to_xarray(), os.path.join(path, _PART.format(start)))
+    return chunk_result
+
+
+def _chunk_task(x64: bool, send: bool, *args) -> SweepResult:
+    """:func:`_solve_chunk` as a Dask task on a worker: the same numbers as in the caller's
+    process, provided the worker runs JAX with the same precision. Sends the outputs back
+    only if ``send`` (else just the status codes: the part on disk is the result)."""
+    if bool(jax.config.read("jax_enable_x64")) != x64:
+        raise RuntimeError(f"this Dask worker runs JAX with jax_enable_x64={not x64}, the process that called "
+                           f"sweep with {x64}: the results would differ; start the workers with the same "
+                           "SEEDSOIL_X64 setting (and the same seedsoil version)")
+    chunk_result = _solve_chunk(*args)
+    if not send:
+        chunk_result.outputs = {}
+    return chunk_result
+
+
+def _check_client(client, retries, shard, out, model, regimen, opts) -> None:
+    """The checks of ``client=`` that need nothing from ``out``: raise before anything is touched."""
+    try:
+        from distributed import Client
+    except ImportError as err:  # pragma: no cover - a Client cannot exist without distributed
+        raise ImportError("client= needs Dask distributed: pip install 'seedsoil[distributed]'") from err
+    if not isinstance(client, Client):
+        raise TypeError(f"client must be a dask.distributed.Client; got {type(client).__name__}")
+    if out is None:
+        raise ValueError("client= needs out=: each chunk is a task that writes its part to out, a folder every "
+                         "worker can write to (a shared filesystem on a real cluster)")
+    if shard:
+        raise ValueError("shard=True splits a chunk over this process's devices; with client= each worker solves "
+                         "whole chunks on its own device (run one worker per device)")
+    if not (isinstance(retries, numbers.Integral) and not isinstance(retries, (bool, np.bool_)) and retries >= 0):
+        raise ValueError(f"retries must be a non-negative integer; got {retries!r}")
+    import cloudpickle
+
+    for what, obj in (("model", model), ("regimen", regimen), ("solver options", opts)):
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as err:
+            raise TypeError(f"with client=, the {what} is sent to the workers by pickling, and it cannot be pickled "
+                            f"({type(err).__name__}: {err})") from err
+
+
+def _check_workers_see(client, path: str) -> None:
+    """Check that every worker of ``client`` sees ``path`` (the same folder, not a local one
+    of the same name): a probe file written here must exist there."""
+    fd, probe = tempfile.mkstemp(prefix=".probe-", suffix=".tmp", dir=path)
+    os.close(fd)
+    try:
+        seen = client.run(os.path.exists, probe)
+    finally:
+        os.remove(probe)
+    blind = sorted(w for w, ok in seen.items() if not ok)
+    if blind:
+        raise ValueError(f"the Dask workers {blind} do not see the folder {path!r} that this process writes: out= "
+                         "must be on a filesystem shared by this process and every worker, under the same path")
+
+
+def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResult], None], retries: int,
+                   model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
+                   times_np: np.ndarray, values: np.ndarray, chunk_size: int, path: str, send: bool) -> None:
+    """Submit one task per chunk in ``todo`` to ``client`` and hand each result to ``solved``
+    as it completes. A task whose worker dies is run again elsewhere by the scheduler, and
+    one that raises is retried ``retries`` times; the first error that remains is raised,
+    after the tasks not yet finished are cancelled (the parts written so far stay)."""
+    from distributed import as_completed
+
+    x64 = bool(jax.config.read("jax_enable_x64"))
+    sweep_id = uuid.uuid4().hex
+    futures = {}
+    try:
+        for start in todo:
+            fut = client.submit(_chunk_task, x64, send, model, times, regimen, opts, keep, labels, times_np,
+                                values[start:start + chunk_size], start, chunk_size, path,
+                                key=f"seedsoil-sweep-{sweep_id}-{start}", retries=int(retries), pure=False)
+            futures[fut] = start
+        for fut in as_completed(list(futures)):
+            start = futures.pop(fut)
+            solved(start, fut.result())  # raises the task's error, once its retries are spent
+            fut.release()
+    finally:
+        if futures:
+            client.cancel(list(futures))
+
+
+# --------------------------------------------------------------------------------------
 # Public entry point
 # --------------------------------------------------------------------------------------
 def sweep(
@@ -487,6 +642,8 @@ def sweep(
     overwrite: bool = False,
     resume: bool = False,
     shard: bool | None = None,
+    client: Any = None,
+    retries: int = 2,
     options: SolverOptions | None = None,
     **solve_options,
 ) -> SweepResult:
@@ -540,6 +697,24 @@ def sweep(
             up to a multiple of the device count. ``None`` (default) shards when there is
             more than one device. Results are identical to an unsharded sweep; each
             device holds only its slice of the chunk.
+        client: a :class:`dask.distributed.Client` (needs ``pip install
+            'seedsoil[distributed]'``) to solve the chunks on its workers instead of in this
+            process; ``None`` (default) solves them here. Each chunk is one task that solves
+            it, with the same ``chunk_size`` and padding as here (so the numbers are bit for bit
+            those of a local sweep), writes its part atomically and returns the status codes
+            (and the outputs, if kept in memory or ``on_chunk`` is given). ``out`` is then
+            required, and must be a folder every worker sees under the same path (checked
+            before anything is solved); the model, regimen and solver options are pickled to
+            the workers. A task whose worker dies is run again by the scheduler (Dask's
+            ``distributed.scheduler.allowed-failures``, 3 by default); the part of a chunk is
+            whole or absent, so nothing is lost. ``on_chunk`` and the progress bar follow
+            the chunks as they finish (in any order); ``resume`` skips the chunks already
+            written, as without a client. ``shard=True`` is refused: each worker solves
+            whole chunks on its own device.
+        retries: with ``client``, how many times a chunk whose task raised (say, a
+            transient error writing to a network filesystem) is run again before the error
+            is raised here; the chunks not yet finished are then cancelled and the parts
+            already written stay (``resume=True`` continues from them).
         options: the solver settings as one :class:`~seedsoil.solvers.SolverOptions`.
         **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``vmap_size`` (``1`` solves a
             chunk's members one after the other, each with its own step count; see
@@ -571,11 +746,14 @@ def sweep(
     times_np = np.asarray(t_checked, dtype=np.float64)
     reg = Regimen.empty() if regimen is None else regimen
     _resolve_regimen(model, reg, t_checked)
+    if client is not None:
+        _check_client(client, retries, shard, out, model, regimen, opts)
+        shard = False
 
     devices = jax.devices()
     if shard is None:
         shard = len(devices) > 1
-    mesh = None
+    mesh = in_sharding = None
     if shard:
         mesh = Mesh(np.asarray(devices), (_AXIS,))
         chunk_size = -(-chunk_size // len(devices)) * len(devices)
@@ -586,6 +764,8 @@ def sweep(
     path, done = None, {}
     if out is not None:
         path, old = _check_out(out, overwrite, resume)
+        if client is not None:
+            _check_workers_see(client, os.path.abspath(path))
         if resume:
             done = _resumable(path, old, starts, n, chunk_size, model.name, times_np, values, keep)
         else:  # overwrite=True (else _check_out raised): every argument is valid, so start again
@@ -596,60 +776,49 @@ def sweep(
 
     from tqdm.auto import tqdm
 
-    outputs: dict[str, list[np.ndarray]] = {k: [] for k in keep}
-    codes = []
+    outputs: dict[int, dict[str, np.ndarray]] = {}
+    codes: dict[int, np.ndarray] = {}
     n_devices = 1
     bar = tqdm(total=n, unit="member", desc=f"sweep {model.name}", disable=not progress, **progress_kw)
     n_failed = 0
+
+    def resumed(start: int) -> None:  # this chunk's part is already written: read it back
+        nonlocal n_failed
+        ds = done.pop(start)
+        codes[start] = ds["code"].values.astype(np.int64)
+        if in_memory:
+            outputs[start] = {k: np.asarray(ds[k].values) for k in keep}
+        n_failed += int((codes[start] != 0).sum())
+        bar.update(ds.sizes[_AXIS])
+
+    def solved(start: int, chunk_result: SweepResult) -> None:
+        nonlocal n_failed
+        codes[start] = chunk_result.code
+        if in_memory:
+            outputs[start] = chunk_result.outputs
+        if on_chunk is not None:
+            on_chunk(start, chunk_result)
+        n_failed += int((chunk_result.code != 0).sum())
+        bar.update(len(chunk_result.code))
+        if n_failed:
+            bar.set_postfix(failed=n_failed, refresh=False)
+
     try:
-        for start in starts:
-            chunk = values[start:start + chunk_size]
-            real = chunk.shape[0]
-            if start in done:  # resumed: this chunk's part is already written
-                ds = done.pop(start)
-                code = ds["code"].values.astype(np.int64)
-                if in_memory:
-                    for k in keep:
-                        outputs[k].append(np.asarray(ds[k].values))
-                codes.append(code)
-                n_failed += int((code != 0).sum())
-                bar.update(real)
-                continue
-            if real < chunk_size:  # pad with the last member: same shape, same compiled function
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
-            if shard:
-                got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep,
-                                               mesh, opts)
-                n_devices = len(code_dev.sharding.device_set)
-            else:
-                with warnings.catch_warnings():  # failures are collected and reported by member index below
-                    warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
-                    sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, options=opts)
-                got, code_dev = {k: sol[k] for k in keep}, sol.code
-            code = np.asarray(code_dev)[:real].astype(np.int64)
-            bad = code != 0
-            part = {}
-            for k in keep:
-                a = np.array(np.asarray(got[k])[:real])  # a writable host copy of the real members only
-                a[bad] = np.nan
-                part[k] = a
-            members = np.arange(start, start + real)
-            chunk_result = SweepResult(times_np, part, code, members=members, values=values[start:start + real],
-                                       labels=labels, devices=n_devices, chunk_size=chunk_size)
-            if path is not None:
-                _write_part(chunk_result.to_xarray(), os.path.join(path, _PART.format(start)))
-            if in_memory:
-                for k in keep:
-                    outputs[k].append(part[k])
-            codes.append(code)
-            if on_chunk is not None:
-                on_chunk(start, chunk_result)
-            n_failed += int(bad.sum())
-            bar.update(real)
-            if n_failed:
-                bar.set_postfix(failed=n_failed, refresh=False)
+        for start in [s for s in starts if s in done]:
+            resumed(start)
+        todo = [s for s in starts if s not in codes]
+        if client is None:
+            sharded = (mesh, in_sharding, t_checked, reg) if shard else None
+            for start in todo:
+                chunk_result = _solve_chunk(model, times, regimen, opts, keep, labels, times_np,
+                                            values[start:start + chunk_size], start, chunk_size, path, sharded)
+                n_devices = chunk_result.devices
+                solved(start, chunk_result)
+        else:
+            _run_on_client(client, todo, solved, retries, model, times, regimen, opts, keep, labels, times_np, values,
+                           chunk_size, os.path.abspath(path), send=in_memory or on_chunk is not None)
     finally:
         bar.close()
-    kept = {k: np.concatenate(v) for k, v in outputs.items()} if in_memory else {}
-    return SweepResult(times_np, kept, np.concatenate(codes), values=values, labels=labels, path=path,
-                       devices=n_devices, chunk_size=chunk_size)
+    kept = {k: np.concatenate([outputs[s][k] for s in starts]) for k in keep} if in_memory else {}
+    return SweepResult(times_np, kept, np.concatenate([codes[s] for s in starts]), values=values, labels=labels,
+                       path=path, devices=n_devices, chunk_size=chunk_size)

@@ -9,7 +9,7 @@ cannot hide a problem:
 * the wheel (built from the sdist, as an index would) holds ``seedsoil/...`` only, and works
   when installed on its own;
 * ``import seedsoil`` loads none of the heavy modules that one feature needs (scipy.stats,
-  xarray, pandas, SALib, libsbml, NumPyro, matplotlib): they load on first use;
+  xarray, pandas, SALib, libsbml, NumPyro, matplotlib, Dask): they load on first use;
 * each process-wide change has its documented switch (``SEEDSOIL_X64``,
   ``SEEDSOIL_CACHE_DIR``, ``SEEDSOIL_XLA_FLAGS`` set to ``off``).
 """
@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ("scipy.stats", "xarray", "pandas", "SALib", "libsbml", "numpyro", "matplotlib", "roadrunner")
+HEAVY = ("scipy.stats", "xarray", "pandas", "SALib", "libsbml", "numpyro", "matplotlib", "roadrunner", "dask",
+         "distributed")
 
 
 def run(code: str, cwd: Path, **env_extra) -> dict:
