@@ -6,6 +6,9 @@
 * :func:`zoledronic_acid`: IV zoledronic acid, plasma / soft tissue / bone surface / urine,
   calibrated to the Zometa label's disposition, urinary recovery and the 4526-h skeletal
   retention phase (Chen 2002).
+* :func:`zoledronic_acid_mouse` (= ``zoledronic_acid("mouse")``): the same structure in the
+  mouse, doses in mg/kg IV or SC (depot), scaled allometrically from the human calibration,
+  with rodent bisphosphonate PK as checks; dosing of Johnson et al. 2011 as data.
 * :func:`opg_fc`: mouse OPG-Fc (RANKL decoy of mouse studies), SC PK with a
   RANKL-inhibition read-out to fit to Canon et al. 2008.
 * label dosing schedules as data (``XGEVA_Q4W``, ``PROLIA_Q6M``, ``ZOLEDRONIC_ACID_Q4W``,
@@ -15,12 +18,14 @@
 from ._denosumab import Denosumab, denosumab
 from ._opg_fc import OPGFc, opg_fc
 from ._zoledronic_acid import ZoledronicAcid, zoledronic_acid
+from ._zoledronic_acid_mouse import ZoledronicAcidMouse, zoledronic_acid_mouse
 from .schedules import (
     OPG_FC_TIW,
     PROLIA_Q6M,
     SCHEDULES,
     XGEVA_Q4W,
     XGEVA_Q4W_LOADING,
+    ZOLEDRONIC_ACID_MOUSE_JOHNSON2011,
     ZOLEDRONIC_ACID_Q4W,
     ZOLEDRONIC_ACID_Q12W,
     Schedule,
@@ -28,6 +33,7 @@ from .schedules import (
 
 __all__ = [
     "Denosumab", "OPGFc", "OPG_FC_TIW", "PROLIA_Q6M", "SCHEDULES", "Schedule", "XGEVA_Q4W", "XGEVA_Q4W_LOADING",
-    "ZOLEDRONIC_ACID_Q12W",
-    "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "denosumab", "opg_fc", "zoledronic_acid",
+    "ZOLEDRONIC_ACID_MOUSE_JOHNSON2011", "ZOLEDRONIC_ACID_Q12W",
+    "ZOLEDRONIC_ACID_Q4W", "ZoledronicAcid", "ZoledronicAcidMouse", "denosumab", "opg_fc", "zoledronic_acid",
+    "zoledronic_acid_mouse",
 ]

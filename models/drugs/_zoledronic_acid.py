@@ -174,14 +174,23 @@ class ZoledronicAcid(Model):
         }
 
 
-def zoledronic_acid() -> ZoledronicAcid:
+def zoledronic_acid(species: str = "human") -> Model:
     """Zoledronic acid with the calibrated defaults, drug-free start; flagged ``stiff``.
+
+    ``species="mouse"`` returns :func:`~seedsoil.models.drugs.zoledronic_acid_mouse` instead
+    (doses in mg/kg, IV into ``plasma`` or SC into ``depot``; its own module docstring).
 
     Measured (diffrax, 4 mg in plasma at t = 0, daily saves, rtol 1e-6, atol 1e-9): over
     28 days Tsit5 took 723 steps (147 rejected) against Kvaerno5's 74; over 168 days 4244
     (907 rejected) against 108. The fast disposition rate (69/day, 0.24 h) caps the
     explicit step near its stability limit (~0.05 day) long after that phase has decayed.
     """
+    if species == "mouse":
+        from ._zoledronic_acid_mouse import zoledronic_acid_mouse
+
+        return zoledronic_acid_mouse()
+    if species != "human":
+        raise ValueError(f"species must be 'human' or 'mouse'; got {species!r}")
     return ZoledronicAcid(
         name="zoledronic_acid",
         states=STATES,

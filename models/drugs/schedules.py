@@ -12,6 +12,19 @@ Zometa (zoledronic acid) US label, section 2.3 (4 mg IV over no less than 15 min
 Himelstein et al. 2017, JAMA 317:48 (CALGB 70604, non-inferior to every 4 weeks). Mouse
 OPG-Fc: Canon et al. 2008, Clin Exp Metastasis 25:119 (0.3 or 3 mg/kg SC; three times a
 week recalled from the methods, not checked), doses in mg/kg.
+
+Mouse zoledronic acid in Johnson et al. 2011 (Bone 48:1328; MDA-MB-231 cells in the tibiae of
+athymic nude mice, weekly in vivo micro-CT): what is known is that the drug is zoledronic
+acid, given to a tumour group and a tumour-free group from day 6 (the abstract: "mice
+undergoing bisphosphonate drug treatments"; the day-6 start from the digitised data of the
+TIBD_microenvironment project, data/johnson2011_bone_za.csv, whose modellers switch the drug
+on at day 6). The paper's dose, route and frequency could not be read; assumed here: 0.1 mg/kg
+(100 ug/kg) SC once a week from day 6 (days 6, 13, 20, 27), the dose usually called
+equivalent to 4 mg IV in humans (Labrinidis et al. 2009, Clin Cancer Res 15:3451: 100 ug/kg
+weekly or once, in intratibial nude-mouse models; 100 ug/kg SC also e.g. Hung et al. 2011,
+PLoS One 6:e19389). ``from_schedule(..., count=1)`` gives the single-dose variant; with the
+mouse model's long skeletal retention the default kill differs little (4.5/day after one
+dose, 4.9/day after four).
 """
 
 from __future__ import annotations
@@ -29,7 +42,7 @@ class Schedule:
         name: label-style description.
         state: model state that receives the dose (the denosumab ``depot``, the zoledronic
             acid ``plasma``).
-        amount: label dose in mg (mg/kg for the mouse OPG-Fc schedule).
+        amount: label dose in mg (mg/kg for the mouse OPG-Fc and zoledronic-acid schedules).
         interval: days between doses.
         duration: infusion duration in days (0: an injection, i.e. a bolus).
         loading: extra doses on these days after the start (e.g. Xgeva's days 8 and 15 for
@@ -60,5 +73,10 @@ ZOLEDRONIC_ACID_Q12W = Schedule("zoledronic acid 4 mg IV over 15 min every 12 we
 OPG_FC_TIW = Schedule("OPG-Fc 3 mg/kg SC three times a week (mouse; amount in mg/kg)", "depot", 3.0, 7.0 / 3.0,
                       source="Canon et al. 2008, Clin Exp Metastasis 25:119 (frequency recalled, not checked)")
 
+ZOLEDRONIC_ACID_MOUSE_JOHNSON2011 = Schedule(
+    "zoledronic acid 0.1 mg/kg SC weekly from day 6 (mouse, Johnson et al. 2011; amount in mg/kg)", "depot", 0.1, 7.0,
+    source="Johnson et al. 2011, Bone 48:1328 (drug from day 6, digitised data); assumption: dose, SC route and weekly "
+           "frequency (not read from the paper; 100 ug/kg as in Labrinidis et al. 2009, Clin Cancer Res 15:3451)")
+
 SCHEDULES = {s.name: s for s in (XGEVA_Q4W, XGEVA_Q4W_LOADING, PROLIA_Q6M, ZOLEDRONIC_ACID_Q4W,
-                                  ZOLEDRONIC_ACID_Q12W, OPG_FC_TIW)}
+                                  ZOLEDRONIC_ACID_Q12W, OPG_FC_TIW, ZOLEDRONIC_ACID_MOUSE_JOHNSON2011)}
