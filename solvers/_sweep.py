@@ -25,7 +25,8 @@ Beyond that:
 * **Sharding.** With several JAX devices (or ``shard=True``) each chunk is split over a
   1-D device mesh with :func:`jax.shard_map`: every device solves its own slice of the
   chunk, independently of the others (no cross-device step synchronisation). The
-  numbers are identical to an unsharded sweep.
+  numbers agree with an unsharded sweep to rounding (each device solves a smaller batch;
+  see "Batch size, chunk size and the last digits" in the docs' sweeps page).
 * **Distribution.** ``client=`` (a :class:`dask.distributed.Client`) runs each chunk as
   one Dask task, which solves it and writes its part atomically: the same idempotent unit
   serves resume, retries (a task whose worker dies is run again) and distribution, and
@@ -35,6 +36,7 @@ Beyond that:
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 import re
@@ -61,6 +63,9 @@ __all__ = ["SweepResult", "sweep", "load_sweep"]
 
 _PART = "part-{:012d}.nc"
 _PART_RE = re.compile(r"^part-(\d{12})\.nc$")
+#: A temporary file of :func:`_write_part` (``.part-<12 digits>.nc.<random>.tmp``): one left
+#: behind is a write that was killed before its rename.
+_TMP_RE = re.compile(r"^\.part-\d{12}\.nc\..+\.tmp$")
 _AXIS = "member"
 _RESERVED = {"member", "time", "param", "param_units", "parameters", "status", "code"}
 
@@ -450,7 +455,8 @@ def _check_out(out, overwrite: bool, resume: bool) -> tuple[str, list[str]]:
 def _write_part(ds, file: str) -> None:
     """Write ``ds`` to ``file`` atomically: a temporary file in the same folder, then
     :func:`os.replace`, so a kill leaves either the whole part or none (plus at most a
-    stray ``.part-*.tmp``, which :func:`load_sweep` ignores)."""
+    stray ``.part-*.tmp``, which :func:`load_sweep` ignores and the next :func:`sweep` into
+    the folder removes)."""
     folder, name = os.path.split(file)
     fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
     os.close(fd)
@@ -663,7 +669,9 @@ def sweep(
             chunk_size x the solver state; host memory per chunk with chunk_size x kept
             outputs. The last chunk is padded to the same size, so every chunk reuses one
             compiled function. A sweep of fewer than ``chunk_size`` members uses one chunk
-            of exactly N (compiled for that N).
+            of exactly N (compiled for that N). A member's last digits may differ between
+            chunk sizes (at most 1e-10 relative; docs' sweeps page); the same
+            ``chunk_size`` always gives the same bits.
         progress: show a :mod:`tqdm` progress bar over members (updated per chunk, with
             the count of failures); a mapping is passed to ``tqdm`` as keyword arguments
             (e.g. ``{"file": sys.stdout}``). Off by default.
@@ -695,8 +703,9 @@ def sweep(
             :class:`~jax.sharding.Mesh` with :class:`~jax.sharding.NamedSharding` along
             the member axis, solved with :func:`jax.shard_map`); ``chunk_size`` is rounded
             up to a multiple of the device count. ``None`` (default) shards when there is
-            more than one device. Results are identical to an unsharded sweep; each
-            device holds only its slice of the chunk.
+            more than one device. Results agree with an unsharded sweep to rounding
+            (each device solves a smaller batch); each device holds only its slice of
+            the chunk.
         client: a :class:`dask.distributed.Client` (needs ``pip install
             'seedsoil[distributed]'``) to solve the chunks on its workers instead of in this
             process; ``None`` (default) solves them here. Each chunk is one task that solves
@@ -771,6 +780,11 @@ def sweep(
         else:  # overwrite=True (else _check_out raised): every argument is valid, so start again
             for f in old:
                 os.remove(os.path.join(path, f))
+        # every argument and every part is checked: remove what killed writes left behind
+        for f in os.listdir(path):
+            if _TMP_RE.match(f):
+                with contextlib.suppress(FileNotFoundError):
+                    os.remove(os.path.join(path, f))
     in_memory = keep_in_memory or path is None
     progress_kw = dict(progress) if isinstance(progress, Mapping) else {}
 
