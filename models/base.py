@@ -40,8 +40,8 @@ from jaxtyping import Array, Float
 
 __all__ = [
     "Param", "State", "Input", "Observable", "Params", "View", "Model", "UnknownNameError", "resolve_name",
-    "resolve_output", "select_names", "unknown_name", "flat_labels", "is_concrete", "positive_part", "x_log_ratio",
-    "flux",
+    "resolve_output", "select_names", "unknown_name", "flat_labels", "is_concrete", "as_numbers", "positive_part",
+    "x_log_ratio", "flux",
 ]
 
 
@@ -325,6 +325,20 @@ def is_concrete(x: Any) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree_util.tree_leaves(x))
 
 
+def as_numbers(x: Any, what: str) -> Array:
+    """``x`` as a float64 array, or ``ValueError`` naming ``what`` (the argument, e.g. ``"times"``)
+    when ``x`` is not numbers: a string, ``None``, a ragged list, objects. Tracers pass through."""
+    if x is None or isinstance(x, (str, bytes)):
+        raise ValueError(f"{what} must be a number or an array of numbers; got {x!r}")
+    try:
+        return jnp.asarray(x, dtype=jnp.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        text = repr(x)
+        text = text if len(text) <= 80 else text[:77] + "..."
+        raise ValueError(f"{what} must be a number or an array of numbers (of one shape); got {text}: "
+                         f"{str(e).splitlines()[0][:120]}") from None
+
+
 class View:
     """Named, read-only access to slices of a flat vector: ``View(y, layout).C``.
 
@@ -453,6 +467,7 @@ class Params(eqx.Module):
                     raise ValueError(f"parameters {covered[i]!r} and {name!r} both set {self.flat_names()[i]!r}; "
                                      "give each entry one value")
                 covered[i] = name
+        new = {name: as_numbers(val, f"parameter {name!r}") for name, val in new.items()}
         batch = self.batch_shape
         for name, val in new.items():
             shape = where[name][1]
@@ -476,7 +491,7 @@ class Params(eqx.Module):
 
     def with_values(self, values: Float[Array, "*batch n"]) -> Params:
         """Return a copy with the whole flat vector (or a ``(batch, n)`` matrix) replaced."""
-        values = jnp.asarray(values, dtype=jnp.float64)
+        values = as_numbers(values, "parameter values")
         if values.ndim not in (1, 2) or values.shape[-1] != self.values.shape[-1]:
             raise ValueError(
                 f"parameter values must have shape ({self.values.shape[-1]},) or (batch, {self.values.shape[-1]}); "
@@ -696,7 +711,7 @@ class Model(eqx.Module):
         y0 = self.y0
         for name, val in new.items():
             idx, shape = resolve_name(self.states, name, kind="state", owner=self.name)
-            v = jnp.asarray(val, dtype=jnp.float64)
+            v = as_numbers(val, f"initial state {name!r}")
             if v.size not in (1, len(idx)):
                 raise ValueError(f"initial state {name!r} has shape {shape}; got value of shape {v.shape}")
             y0 = y0.at[idx[0]:idx[-1] + 1].set(jnp.broadcast_to(jnp.reshape(v, (-1,)), (len(idx),)))

@@ -58,7 +58,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -70,7 +70,7 @@ import numpy as np
 import optimistix as optx
 from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
-from ..models.base import Model, Param, Params, UnknownNameError, output_shape, resolve_name
+from ..models.base import Model, Param, Params, UnknownNameError, as_numbers, output_shape, resolve_name
 from ._simulate import DEFAULT, SolverOptions, resolve_options, simulate
 from .data import Dataset
 from .regimen import Regimen
@@ -196,6 +196,25 @@ class Condition:
     params: Mapping[str, Any] = field(default_factory=dict)
     y0: Mapping[str, Any] = field(default_factory=dict)
     t0: float = 0.0
+
+
+def _pair(rng: Any, what: str) -> tuple[float, float]:
+    """``(lo, hi)`` as two floats, or ``ValueError`` naming ``what``."""
+    try:
+        lo, hi = rng
+        return float(lo), float(hi)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a pair of numbers (lo, hi); got {rng!r}") from None
+
+
+def _number(v: Any, what: str) -> float:
+    """``float(v)``, or ``ValueError`` naming ``what``."""
+    try:
+        if isinstance(v, (str, bytes)) or v is None:
+            raise TypeError
+        return float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} must be a number; got {v!r}") from None
 
 
 def _as_condition(c: Any) -> Condition:
@@ -476,8 +495,26 @@ class FitProblem:
         if not isinstance(data, Dataset):
             raise TypeError(f"data must be a seedsoil.solvers.Dataset; got {type(data).__name__}")
         self.mode, self.model, self.data = mode, model, data
+        if free is not None and not isinstance(free, str) and (not isinstance(free, Iterable)
+                                                               or isinstance(free, Mapping)):
+            raise TypeError(f"free must be a list of parameter names; got {type(free).__name__} {free!r}")
+        # the arguments, to rebuild the problem on a subset of the data (cross-validation)
+        self._init = dict(model=model, free=tuple(free) if not isinstance(free, str) else free, extra=tuple(extra),
+                          bounds=dict(bounds or {}), scale=dict(scale or {}), options=options, solver=solver,
+                          rtol=rtol, atol=atol, max_steps=max_steps, mode=mode)
         self.extra = Params.from_specs(tuple(extra))
+        if isinstance(observations, Observation):
+            observations = (observations,)
+        if isinstance(conditions, (str, Condition)):
+            conditions = (conditions,)
+        for what, given in (("observations", observations), ("conditions", conditions)):
+            if not isinstance(given, Iterable) or isinstance(given, (str, Mapping)):
+                raise TypeError(f"{what} must be a list; got {type(given).__name__} {given!r}")
         self.observations = tuple(observations)
+        for o in self.observations:
+            if not isinstance(o, Observation):
+                raise TypeError(f"observations must be Observation objects (identity(...), relative(...), "
+                                f"log10(...)); got {o!r}")
         self.conditions = tuple(_as_condition(c) for c in conditions)
         self.options = resolve_options(model, options, defaults=_FIT_SOLVER_DEFAULTS, solver=solver, rtol=rtol,
                                        atol=atol, max_steps=max_steps)
@@ -564,7 +601,7 @@ class FitProblem:
             lo, hi = float(lo_all[i]), float(hi_all[i])
             if i in per_entry["bounds"]:
                 key, rng = per_entry["bounds"][i]
-                ulo, uhi = (float(b) for b in rng)
+                ulo, uhi = _pair(rng, f"bounds for {key!r}")
                 if not (ulo < uhi) or ulo < lo or uhi > hi or math.isnan(ulo) or math.isnan(uhi):
                     raise ValueError(f"bounds for {key!r} must satisfy {lo} <= lo < hi <= {hi} (declared); got {rng}")
                 lo, hi = ulo, uhi
@@ -818,7 +855,7 @@ class FitProblem:
                 if len(idx) < 2 or any(lab not in self.free for lab in labels):
                     not_free.append(k)
                     continue
-                arr = np.asarray(v, dtype=float)
+                arr = np.asarray(as_numbers(v, f"value of {k!r}"))
                 if arr.shape != shape:
                     raise ValueError(f"{k!r} has shape {shape}: give an array of that shape (entries {labels}); "
                                      f"got shape {arr.shape}")
@@ -837,14 +874,21 @@ class FitProblem:
         order) on the estimation scale."""
         if isinstance(values, Mapping):
             theta = self._theta0[[self._labels.index(n) for n in self.free]].copy()
-            for label, v in self._free_values(values).items():
-                theta[self.free.index(label)] = float(v)
+            given = self._free_values(values)
+            for label, v in given.items():
+                theta[self.free.index(label)] = _number(v, f"value of {label!r}")
         else:
-            theta = np.asarray(values, dtype=float).reshape(len(self.free))
+            given = self.free
+            theta = np.asarray(as_numbers(values, "free parameter values"))
+            if theta.size != len(self.free):
+                raise ValueError(f"free parameter values must be {len(self.free)} numbers, one per free "
+                                 f"parameter {list(self.free)}; got shape {theta.shape}")
+            theta = theta.reshape(len(self.free))
         for n, v in zip(self.free, theta):
             lo, hi = self.bounds[n]
             if not (lo <= v <= hi) or not math.isfinite(v):
-                raise ValueError(f"value {v!r} of {n!r} is outside its range [{lo}, {hi}]")
+                origin = "" if n in given else " (its current value, the default start: pass a start inside them)"
+                raise ValueError(f"value {float(v)!r} of {n!r}{origin} is outside its range [{lo}, {hi}]")
         with np.errstate(divide="ignore"):
             return np.where(self.log_scale, np.log(np.where(self.log_scale, theta, 1.0)), theta)
 
@@ -1024,11 +1068,20 @@ class FitResult:
         m, s, _, _ = _moments_jac(core, jnp.asarray(self.u))
         return np.asarray((core.y_noise - m) / s)
 
-    def predict(self, times: ArrayLike | None = None,
-                n_points: int = 101) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-        """Model predictions in measured units for plotting: ``{(group, observable):
-        (times, values)}`` at ``times`` (default: ``n_points`` from each condition's start
-        to its last measurement)."""
+    def predict(self, times: ArrayLike | None = None, n_points: int = 101, **band: Any) -> dict:
+        """Model predictions in measured units: ``{(group, observable): (times, values)}`` at
+        ``times`` (default: ``n_points`` from each condition's start to its last
+        measurement).
+
+        With ``band=`` (``"wald"``, ``"profile"`` or ``"posterior"``), or ``conditions=``
+        (forecast unseen regimens), the forecast of :func:`seedsoil.solvers.forecast`:
+        ``{(group, observable): Band(times, value, low, high)}`` with a confidence or
+        prediction band; every keyword of ``forecast`` is accepted here.
+        """
+        if band:
+            from ._predict import forecast
+
+            return forecast(self, times, n_points=n_points, **band)
         prob = self.problem
         p_model = prob.params_at(self.values)
         theta = np.concatenate([np.asarray(p_model[0].values), np.asarray(p_model[1].values)])
@@ -1102,10 +1155,17 @@ def fit(
         raise ValueError(f"unknown method {method!r}; choose one of {_METHODS}")
     if method == "lm" and problem._needs_sigma_free:
         raise ValueError("method='lm' fits sums of squares with fixed noise; an estimated sigma needs method='bfgs'")
-    if not (isinstance(n_starts, int) and n_starts >= 1):
+    if not (isinstance(n_starts, int) and not isinstance(n_starts, bool) and n_starts >= 1):
         raise ValueError(f"n_starts must be a positive integer; got {n_starts!r}")
-    if not (0 < level < 1):
+    if not (isinstance(level, (int, float)) and not isinstance(level, bool) and 0 < level < 1):
         raise ValueError(f"level must be in (0, 1); got {level!r}")
+    for name, v in (("rtol", rtol), ("atol", atol)):
+        if not (isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v > 0):
+            raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
+    if not (isinstance(max_steps, int) and not isinstance(max_steps, bool) and max_steps >= 1):
+        raise ValueError(f"max_steps must be a positive integer; got {max_steps!r}")
+    if start is not None and not isinstance(start, Mapping):
+        raise TypeError(f"start must be a mapping {{name: value}}; got {type(start).__name__} {start!r}")
     u_start = problem.to_u(dict(start or {}))
     u0 = u_start[None, :]
     if n_starts > 1:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import numbers
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -38,7 +39,17 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Float, Int
 
 from .._config import require_x64
-from ..models.base import Model, Params, UnknownNameError, View, flat_labels, is_concrete, resolve_name, resolve_output
+from ..models.base import (
+    Model,
+    Params,
+    UnknownNameError,
+    View,
+    as_numbers,
+    flat_labels,
+    is_concrete,
+    resolve_name,
+    resolve_output,
+)
 from . import programs
 from .reciprocal import reciprocal_divisions
 from .regimen import Regimen
@@ -64,6 +75,7 @@ STATUS = (
     "nonlinear_solver_failed",
     "nonfinite_state",
     "solver_error",
+    "nonfinite_output",  # the states are finite, but an input or observable is not (e.g. a ratio over 0)
 )
 
 _SOLVERS = {
@@ -131,9 +143,23 @@ class SolverOptions:
             integer ``k``: ``jax.lax.map`` with ``batch_size=k``, i.e. groups of ``k``
             vmapped members one after the other inside the same compiled function;
             ``k = 1`` solves members sequentially, each with its own step count (for
-            members whose step counts differ widely). The results are the same either
-            way; which is faster depends on the model and the machine (the performance
-            page compares both).
+            members whose step counts differ widely). The results agree to rounding
+            either way, and ``k = 1`` gives each member the bits of its single solve;
+            which is faster depends on the model and the machine (the performance page
+            compares both).
+
+            A member of a vmapped batch may differ from the same parameter set solved
+            alone, or in a batch of another size, in its last digits: at most 1e-10
+            relative to the output's largest value (tested; measured up to 6e-12), far
+            below the solver tolerance. XLA's CPU backend computes the batch's
+            Runge-Kutta stage combinations, one matrix-vector product over every member's
+            states, four rows at a time with fused multiply-adds, and a lone remainder row
+            with a separate multiply and add, so one member's state can be rounded
+            differently depending on the batch size and the state count (the step-size
+            controller then carries that ulp into a slightly different step sequence).
+            The same members in the same batch size, or the same sweep ``chunk_size``,
+            give identical bits every time. (``tests/test_batch_invariance.py``; the
+            sweeps page says more.)
         reciprocals: evaluate the right-hand side with every division as a product with a
             reciprocal (default; :mod:`seedsoil.solvers.reciprocal`: the same values to rounding, a
             faster forward solve and fewer kernels in the reverse pass, see the performance
@@ -151,21 +177,31 @@ class SolverOptions:
     reciprocals: bool = True
 
     def __post_init__(self):
+        for name in ("max_steps", "vmap_size", "checkpoints"):  # np.int64(4) and friends as plain ints (static)
+            v = getattr(self, name)
+            if isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_)):
+                object.__setattr__(self, name, int(v))
+        if not isinstance(self.step_to_saves, (bool, np.bool_)):
+            raise ValueError(f"step_to_saves must be True or False; got {self.step_to_saves!r}")
+        object.__setattr__(self, "step_to_saves", bool(self.step_to_saves))
         if self.adjoint not in _ADJOINTS:
             raise ValueError(f"unknown adjoint {self.adjoint!r}; choose one of {sorted(_ADJOINTS)}")
         if self.solver is not None and self.solver not in _SOLVERS:
             raise ValueError(f"unknown solver {self.solver!r}; choose one of {sorted(_SOLVERS)}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
-            if v is not None and not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+            if v is not None and not (isinstance(v, (int, float, np.floating, np.integer))
+                                      and not isinstance(v, (bool, np.bool_)) and np.isfinite(v) and v > 0):
                 raise ValueError(f"{name} must be a finite number > 0; got {v!r}")
-        if not (isinstance(self.max_steps, int) and self.max_steps > 0):
+        if not (isinstance(self.max_steps, int) and not isinstance(self.max_steps, bool) and self.max_steps > 0):
             raise ValueError(f"max_steps must be a positive integer; got {self.max_steps!r}")
-        if self.vmap_size is not None and not (isinstance(self.vmap_size, int) and self.vmap_size > 0):
+        if self.vmap_size is not None and not (isinstance(self.vmap_size, int) and not isinstance(self.vmap_size, bool)
+                                               and self.vmap_size > 0):
             raise ValueError(f"vmap_size must be None or a positive integer; got {self.vmap_size!r}")
         if not isinstance(self.reciprocals, bool):
             raise ValueError(f"reciprocals must be True or False; got {self.reciprocals!r}")
-        if self.checkpoints is not None and not (isinstance(self.checkpoints, int) and self.checkpoints > 0):
+        if self.checkpoints is not None and not (isinstance(self.checkpoints, int)
+                                                 and not isinstance(self.checkpoints, bool) and self.checkpoints > 0):
             raise ValueError(f"checkpoints must be None or a positive integer; got {self.checkpoints!r}")
 
 
@@ -417,6 +453,12 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
 
     u = jax.vmap(forcing)(times)[:, n:]
     obs = jax.vmap(model.observe, in_axes=(0, 0, None, 0))(times, out, p, u)
+    # a success holds finite numbers only: an infinite observable (a steady state over a zero
+    # rate, say) fails the trajectory instead of passing as a value
+    finite = jnp.all(jnp.isfinite(u))
+    for v in jax.tree_util.tree_leaves(obs):
+        finite &= jnp.all(jnp.isfinite(v))
+    code = jnp.where((code == 0) & ~finite, STATUS.index("nonfinite_output"), code)
     return out, u, obs, code
 
 
@@ -568,7 +610,9 @@ def simulate(
             ``sol.status`` / ``sol.failures()``; the other members are unaffected. A
             trajectory that runs out of steps while its state diverges (non-finite, or an
             entry grown a millionfold over a segment, :data:`_BLOWUP`) is reported as
-            ``nonfinite_state``, not ``max_steps_reached``.
+            ``nonfinite_state``, not ``max_steps_reached``; one whose states are finite but
+            an input or observable is not (a ratio over zero) as ``nonfinite_output``: a
+            success holds finite numbers only.
 
     Checked before solving (``ValueError`` naming the bad value): times shape, finiteness
     and order; parameter values finite and inside their declared bounds (and of an allowed
@@ -585,6 +629,8 @@ def simulate(
     if not isinstance(model, Model):
         raise TypeError(f"model must be a seedsoil Model; got {type(model).__name__}")
     require_x64(model)
+    if not isinstance(throw, (bool, np.bool_)):
+        raise ValueError(f"throw must be True or False; got {throw!r}")
     opts = resolve_options(model, options, solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                            step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
                            checkpoints=checkpoints, reciprocals=reciprocals)
@@ -636,7 +682,7 @@ def simulate(
 
 
 def _check_times(times: ArrayLike) -> Float[Array, " t"]:
-    t = jnp.asarray(times, dtype=jnp.float64)
+    t = as_numbers(times, "times")
     if t.ndim != 1 or t.shape[0] < 1:
         raise ValueError(f"times must be a non-empty 1-D array of days; got shape {t.shape}")
     if is_concrete(t):
@@ -672,7 +718,7 @@ def _resolve_y0(model: Model, y0, tol: float = _SIMULATE_DEFAULTS["atol"]) -> Fl
     elif isinstance(y0, Mapping):
         y = model.with_y0(**y0).y0
     else:
-        y = jnp.asarray(y0, dtype=jnp.float64)
+        y = as_numbers(y0, "y0")
     if y.ndim not in (1, 2) or y.shape[-1] != model.n_states:
         raise ValueError(f"y0 must have shape ({model.n_states},) or (batch, {model.n_states}); got {y.shape}")
     if is_concrete(y) and not np.all(np.isfinite(np.asarray(y))):

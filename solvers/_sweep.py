@@ -55,7 +55,7 @@ from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
-from ..models.base import Model, _axis_labels, resolve_name
+from ..models.base import Model, _axis_labels, as_numbers, resolve_name
 from ._simulate import DEFAULT, STATUS, SolverOptions, _check_times, _resolve_regimen, resolve_options, simulate
 from .regimen import Regimen
 
@@ -377,6 +377,8 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
     members or differ from the model's default)."""
     if isinstance(samples, Mapping):
         shapes, lengths = {}, {}
+        samples = {k: np.asarray(as_numbers(v, f"samples[{k!r}]")) if not isinstance(v, jax.Array) else v
+                   for k, v in samples.items()}
         for k, v in samples.items():
             shape = resolve_name(model.params.specs, k, kind="parameter", owner=model.name)[1]
             vshape = tuple(np.shape(v))
@@ -403,10 +405,13 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
         batch = model.params.replace_named(columns, owner=model.name)  # names as everywhere: "w[bone]", "bone.k_z"
         cols = sorted({j for k in samples for j in model.param_index(k)})
         return np.asarray(batch.values), cols
-    values = np.asarray(samples, dtype=np.float64)
-    model.params.with_values(values)  # checks shape and bounds, naming the bad value
+    values = np.asarray(as_numbers(samples, "samples"))
     if values.ndim != 2:
-        raise ValueError(f"samples must be a mapping or an (N, {model.params.values.shape[-1]}) matrix")
+        raise ValueError(f"samples must be a mapping or an (N, {model.params.values.shape[-1]}) matrix; got shape "
+                         f"{values.shape}")
+    if values.shape[0] == 0:
+        raise ValueError("samples holds no parameter sets (N = 0)")
+    model.params.with_values(values)  # checks shape and bounds, naming the bad value
     default = np.asarray(model.params.values)
     cols = [j for j in range(values.shape[1]) if np.any(values[:, j] != values[0, j]) or values[0, j] != default[j]]
     return values, cols

@@ -130,11 +130,16 @@ class Dataset:
         lines: Sequence[int] | None = None,
         replicates: bool = False,
     ):
-        n = len(observable)
-        cols = dict(time=time, value=value, stderr=stderr, group=group)
+        cols = dict(observable=observable, time=time, value=value, stderr=stderr, group=group)
         for key, opt in (("units", units), ("label", label), ("time_units", time_units), ("lines", lines)):
             if opt is not None:
                 cols[key] = opt
+        for key, col in cols.items():  # one entry per row: a list, tuple or 1-D array, not a string or a number
+            if isinstance(col, (str, bytes, Mapping)) or not hasattr(col, "__len__") \
+                    or getattr(col, "ndim", 1) != 1:
+                raise ValueError(f"{source}: column {key!r} must be a sequence with one entry per row; "
+                                 f"got {type(col).__name__} {str(col)[:60]!r}")
+        n = len(observable)
         for key, col in cols.items():
             if len(col) != n:
                 raise ValueError(f"{source}: column {key!r} has {len(col)} entries, 'observable' has {n}")
@@ -146,8 +151,8 @@ class Dataset:
         def bad(i: int, msg: str) -> None:
             errors.append(f"{where(i)}: {msg}")
 
-        obs = [str(o).strip() for o in observable]
-        grp = [str(g).strip() for g in group]
+        obs = ["" if o is None else str(o).strip() for o in observable]  # None: an empty cell
+        grp = ["" if g is None else str(g).strip() for g in group]
         tu = ["day" if u is None or str(u).strip() == "" else str(u).strip() for u in (time_units or ["day"] * n)]
         t = np.full(n, np.nan)
         v = np.full(n, np.nan)
@@ -237,7 +242,14 @@ class Dataset:
                      replicates: bool = False) -> Dataset:
         """Build from mappings with the CSV column names (rows are numbered from 1);
         ``replicates`` as in :meth:`from_csv`."""
-        rows = [dict(r) for r in records]
+        if isinstance(records, (str, bytes, Mapping)) or not isinstance(records, Iterable):
+            raise TypeError(f"{source}: records must be an iterable of mappings (one per row); "
+                            f"got {type(records).__name__}")
+        rows = []
+        for i, r in enumerate(records, start=1):
+            if not isinstance(r, Mapping):
+                raise TypeError(f"{source}: row {i} must be a mapping of column names to values; got {r!r}")
+            rows.append(dict(r))
         if rows:
             missing = sorted({c for r in rows for c in REQUIRED_COLUMNS if c not in r})
             if missing:

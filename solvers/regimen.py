@@ -22,14 +22,16 @@ time is the post-dose value.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ..models.base import is_concrete
+from ..models.base import as_numbers, is_concrete
 
 __all__ = ["Regimen", "bolus", "scale", "infusion", "every", "from_schedule"]
 
@@ -148,7 +150,11 @@ def _sort_per_target(targets: tuple[str, ...], time: Array, amount: Array, facto
 
 
 def _bcast_cat(a, b):
-    batch = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    try:
+        batch = np.broadcast_shapes(a.shape[:-1], b.shape[:-1])
+    except ValueError:
+        raise ValueError(f"cannot combine regimens with batch shapes {a.shape[:-1]} and {b.shape[:-1]}: "
+                         "a batch of B regimens combines with one regimen or another batch of B") from None
     return [jnp.broadcast_to(a, batch + a.shape[-1:]), jnp.broadcast_to(b, batch + b.shape[-1:])]
 
 
@@ -159,8 +165,8 @@ def _finite_nonneg(label: str, arr: np.ndarray, targets: Sequence[str]) -> None:
         raise ValueError(f"{label} {float(arr[k])!r} for {targets[k[-1]]!r} must be finite and >= 0")
 
 
-def _vec(x: ArrayLike, n: int | None = None) -> Float[Array, "*batch n"]:
-    a = jnp.asarray(x, dtype=jnp.float64)
+def _vec(x: ArrayLike, n: int | None = None, what: str = "value") -> Float[Array, "*batch n"]:
+    a = as_numbers(x, what)
     if a.ndim == 0:
         a = a[None]
     if n is not None:
@@ -170,12 +176,27 @@ def _vec(x: ArrayLike, n: int | None = None) -> Float[Array, "*batch n"]:
 
 def _events(target: str, times: ArrayLike, values: ArrayLike, what: str) -> tuple[Array, Array, Array]:
     """Times and per-event values as broadcast arrays, plus an empty infusion array."""
-    t = _vec(times)
-    v = _vec(values, t.shape[-1])
+    _check_target(target)
+    t = _vec(times, what=f"dose times for {target!r}")
+    v = _vec(values, t.shape[-1], what=f"{what} for {target!r}")
     if v.shape[-1] != t.shape[-1]:
         raise ValueError(f"{target!r}: {t.shape[-1]} times but {v.shape[-1]} {what}")
-    t, v = jnp.broadcast_arrays(t, v)
+    t, v = _broadcast(target, dict(times=t, **{what: v}))
     return t, v, jnp.zeros(t.shape[:-1] + (0,))
+
+
+def _check_target(target: Any) -> None:
+    if not isinstance(target, str) or not target:
+        raise TypeError(f"dose targets are given by name (a state, or an input for infusions); got {target!r}")
+
+
+def _broadcast(target: str, arrays: dict[str, Array]) -> list[Array]:
+    """The arrays of one call broadcast to one shape, or ``ValueError`` naming their shapes."""
+    try:
+        return jnp.broadcast_arrays(*arrays.values())
+    except ValueError:
+        shapes = ", ".join(f"{k} {tuple(a.shape)}" for k, a in arrays.items())
+        raise ValueError(f"{target!r}: the batch axes do not match ({shapes}); give one batch size B") from None
 
 
 def bolus(target: str, times: ArrayLike, amounts: ArrayLike) -> Regimen:
@@ -200,22 +221,34 @@ def infusion(target: str, rate: ArrayLike, start: ArrayLike, stop: ArrayLike) ->
     ``target`` may be a state (the rate is added to its derivative) or a model input (the
     input equals the sum of the rates of its active infusions). ``stop`` may be ``inf``.
     """
-    s = _vec(start)
-    e = _vec(stop, s.shape[-1])
-    r = _vec(rate, s.shape[-1])
+    _check_target(target)
+    s = _vec(start, what=f"infusion start for {target!r}")
+    e = _vec(stop, s.shape[-1], what=f"infusion stop for {target!r}")
+    r = _vec(rate, s.shape[-1], what=f"infusion rate for {target!r}")
     if not (s.shape[-1] == e.shape[-1] == r.shape[-1]):
         raise ValueError(f"infusion into {target!r}: start, stop and rate lengths differ")
-    s, e, r = jnp.broadcast_arrays(s, e, r)
+    s, e, r = _broadcast(target, dict(start=s, stop=e, rate=r))
     z = jnp.zeros(s.shape[:-1] + (0,))
     return Regimen(z, z, z, s, e, r, (), (target,) * s.shape[-1]).check()
 
 
 def every(interval: float, start: float = 0.0, count: int = 1) -> Float[Array, " count"]:
     """``count`` dose times ``start, start + interval, ...`` (days); ``count`` is static."""
-    if count < 1 or int(count) != count:
+    if not (isinstance(count, numbers.Real) and not isinstance(count, (bool, np.bool_)) and count >= 1
+            and int(count) == count):
         raise ValueError(f"count must be a positive integer; got {count!r}")
-    if is_concrete((interval, start)) and (not np.isfinite(interval) or interval <= 0):
-        raise ValueError(f"dosing interval must be finite and > 0 days; got {interval!r}")
+    interval, start = as_numbers(interval, "dosing interval"), as_numbers(start, "start")
+    try:
+        np.broadcast_shapes(start.shape, interval.shape, (int(count),))
+    except ValueError:
+        raise ValueError(f"start (shape {start.shape}) and dosing interval (shape {interval.shape}) must be numbers, "
+                         f"or arrays whose last axis broadcasts against the {int(count)} doses") from None
+    if is_concrete((interval, start)):
+        iv, st = np.asarray(interval), np.asarray(start)
+        if not np.all(np.isfinite(iv) & (iv > 0)):
+            raise ValueError(f"dosing interval must be finite and > 0 days; got {iv.tolist()!r}")
+        if not np.all(np.isfinite(st)):
+            raise ValueError(f"start must be a finite number of days; got {st.tolist()!r}")
     return start + interval * jnp.arange(int(count), dtype=jnp.float64)
 
 
@@ -239,7 +272,7 @@ def from_schedule(schedule, start: ArrayLike = 0.0, count: int = 1, interval: Ar
         raise ValueError(f"part must be the name of a composite's part, e.g. 'denosumab'; got {part!r}")
     target = schedule.state if part is None else f"{part}.{schedule.state}"
     interval = schedule.interval if interval is None else interval
-    amount = schedule.amount if amount is None else amount
+    amount = as_numbers(schedule.amount if amount is None else amount, "amount")
     times = every(interval, start, count)
     if schedule.loading:
         times = jnp.sort(jnp.concatenate([times, start + jnp.asarray(schedule.loading, dtype=jnp.float64)]))
