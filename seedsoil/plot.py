@@ -5,6 +5,6 @@ does not import matplotlib. Every function returns ``(figure, axes)`` and never 
 ``plt.show()``.
 """
 
-from .solvers.plot import fitted, morris_bars, profiles, quantile_bands, sobol_bars, trajectories
+from .solvers.plot import fitted, forecast, morris_bars, profiles, quantile_bands, sobol_bars, trajectories
 
-__all__ = ["trajectories", "fitted", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
+__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]

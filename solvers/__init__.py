@@ -24,6 +24,7 @@ from ._fit import (
     relative,
     sample_posterior,
 )
+from ._predict import Band, CrossValidation, ModelComparison, compare_models, cross_validate, forecast, restrict
 from ._simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count
 from ._sweep import SweepResult, load_sweep, sweep
 from .data import Dataset, load_dataset
@@ -33,7 +34,8 @@ from .sbml import roadrunner_load, roadrunner_simulate, sbml_errors
 from .sensitivity import LocalSensitivity, SampleError, local_sensitivity, morris, parameter_ranges, sobol
 
 __all__ = [
-    "CHI2_95", "Condition", "Dataset", "FitProblem", "FitResult", "LocalSensitivity", "Observation", "Posterior",
+    "Band", "CHI2_95", "Condition", "CrossValidation", "ModelComparison", "compare_models", "cross_validate",
+    "forecast", "restrict", "Dataset", "FitProblem", "FitResult", "LocalSensitivity", "Observation", "Posterior",
     "ProfileResult", "Regimen", "STATUS", "SampleError", "Solution", "SolveError", "SolverOptions", "StartsReport",
     "SweepResult", "bolus", "data", "every", "export_sbml", "fit", "from_schedule", "identity", "infusion",
     "load_dataset", "load_sweep", "local_sensitivity", "log10", "morris", "parameter_ranges", "profile",

@@ -38,7 +38,7 @@ from ._simulate import Solution
 from ._sweep import SweepResult
 from .regimen import Regimen
 
-__all__ = ["trajectories", "fitted", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
+__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
 
 TIME_LABEL = "time (day)"
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -393,6 +393,76 @@ def fitted(
         if legend and j == 0:
             top.legend(fontsize=7)
     return fig, grid
+
+
+def forecast(
+    bands: Mapping[tuple[str, str], Any],
+    *,
+    data=None,
+    labels: Mapping[str, str] | None = None,
+    observables: str | Sequence[str] | None = None,
+    axes=None,
+    figsize: tuple[float, float] | None = None,
+    legend: bool = True,
+    alpha: float = 0.2,
+) -> tuple[Any, np.ndarray]:
+    """Forecasts with their bands: one panel per observable, one colour per group.
+
+    Args:
+        bands: the output of :func:`seedsoil.solvers.forecast` (or
+            ``FitResult.predict(band=...)``): ``{(group, observable): Band}``; plain
+            ``(times, values)`` pairs are drawn as lines without a band.
+        data: a :class:`~seedsoil.solvers.Dataset` whose points (with standard errors) are
+            drawn over the forecasts of the same group and observable; the data's group
+            labels name the groups (``labels`` wins).
+        observables: which observables (default: all in ``bands``, in order).
+        axes: a sequence of axes, one per observable; default: a new figure.
+        alpha: opacity of the bands.
+
+    Returns:
+        ``(figure, axes)``, ``axes`` of shape ``(n_observables,)``.
+    """
+    if not bands:
+        raise ValueError("no forecasts to draw (bands is empty)")
+    keys = list(bands)
+    groups = list(dict.fromkeys(g for g, _ in keys))
+    known = list(dict.fromkeys(o for _, o in keys))
+    obs = known if observables is None else list(_names(observables))
+    unknown = [o for o in obs if o not in known]
+    if unknown:
+        raise ValueError(f"no forecasts of observable(s) {unknown}; forecast: {known}")
+    names = dict(data.labels) if data is not None else {}
+    names.update(labels or {})
+    fig, panels = _panels(axes, len(obs), None, figsize)
+    colours = _colours()
+    for j, o in enumerate(obs):
+        ax = panels[j]
+        for g in groups:
+            if (g, o) not in bands:
+                continue
+            colour = colours[groups.index(g) % len(colours)]
+            b = bands[(g, o)]
+            t, v = b[0], b[1]
+            ax.plot(t, v, color=colour, lw=1.5, label=names.get(g, g))
+            if len(b) >= 4:
+                ax.fill_between(t, b[2], b[3], color=colour, alpha=alpha, lw=0)
+            if data is not None:
+                sel = (data.group == g) & (data.observable == o)
+                if sel.any():
+                    ax.errorbar(data.time[sel], data.value[sel], data.stderr[sel], fmt="o", ms=4, capsize=2,
+                                color=colour)
+        unit = ""
+        if data is not None and o in data.observables:
+            try:
+                unit = data.units_of(o)
+            except ValueError:
+                unit = ""
+        ax.set_title(o, fontsize=10)
+        ax.set_ylabel(_with_unit(o, unit))
+        ax.set_xlabel(TIME_LABEL)
+        if legend and j == 0:
+            ax.legend(fontsize=7)
+    return fig, panels
 
 
 # --------------------------------------------------------------------------------------

@@ -210,6 +210,25 @@ def test_fitted_draws_data_curves_and_standardised_residuals(two_group_fit):
         seedsoil.plot.fitted(res, groups="nope")
 
 
+def test_forecast_draws_bands_lines_and_data(two_group_fit):
+    res = two_group_fit
+    bands = res.predict(np.linspace(0.0, 40.0, 21), band="wald", n_draws=50)
+    fig, axes = seedsoil.plot.forecast(bands, data=res.problem.data)
+    ax = axes[0]
+    assert ax.get_ylabel() == "BLI [log10 photons/s]" and ax.get_xlabel() == "time (day)"
+    assert _legend_texts(ax) == ["control", "drug from day 5"]
+    assert len(ax.collections) >= 2  # one filled band per group (error bars add their own)
+    filled = [c for c in ax.collections if type(c).__name__ in ("PolyCollection", "FillBetweenPolyCollection")]
+    assert len(filled) == 2
+    verts = filled[1].get_paths()[0].vertices
+    b = bands[("treated", "BLI")]
+    assert np.isclose(verts[:, 1].max(), b.high.max()) and np.isclose(verts[:, 1].min(), b.low.min())
+    with pytest.raises(ValueError, match="no forecasts of observable"):
+        seedsoil.plot.forecast(bands, observables="CTX")
+    with pytest.raises(ValueError, match="empty"):
+        seedsoil.plot.forecast({})
+
+
 def test_profiles_show_threshold_and_interval(two_group_fit):
     prs = [profile(two_group_fit, name, n_points=5) for name in ("r", "K")]
     fig, axes = seedsoil.plot.profiles(prs)
