@@ -145,3 +145,18 @@ def test_cross_validation_selects_the_true_growth_law():
     assert [r["group"] for r in cv.rows] == ["arm2"] and cv.rows[0]["n"] == len(TIMES)
     with pytest.raises(ValueError, match="arm7"):
         cross_validate(problem("gompertz", data), [["arm7"]])
+
+
+def test_posterior_predictive_band_agrees_with_wald_on_a_near_linear_problem(gompertz_fit):
+    pytest.importorskip("numpyro")
+    from seedsoil.solvers import sample_posterior
+
+    post = sample_posterior(gompertz_fit, num_warmup=150, num_samples=300, seed=0, max_tree_depth=4)
+    bayes = forecast(gompertz_fit, TIMES, band="posterior", posterior=post, interval="prediction", n_draws=300)
+    wald = forecast(gompertz_fit, TIMES, band="wald", interval="prediction", n_draws=4000)
+    for key, w in wald.items():
+        b = bayes[key]
+        np.testing.assert_array_equal(b.value, w.value)
+        # flat priors and a near-Gaussian likelihood: the posterior predictive interval is the
+        # Wald prediction interval, up to the Monte Carlo error of 300 draws (~10 %)
+        np.testing.assert_allclose(b.high - b.low, w.high - w.low, rtol=0.2)
