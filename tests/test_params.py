@@ -9,6 +9,7 @@ from seedsoil.models import (
     ayati2010,
     cascade,
     denosumab,
+    human_bone,
     iwata2000,
     komarova2003,
     lemaire2004,
@@ -19,7 +20,7 @@ from seedsoil.models.bone import bone_metastasis
 
 
 @pytest.mark.parametrize("factory", [komarova2003, lemaire2004, ayati2010, iwata2000, cascade, vicious_cycle,
-                                     denosumab, zoledronic_acid, bone_metastasis])
+                                     denosumab, zoledronic_acid, bone_metastasis, human_bone])
 def test_every_parameter_documents_unit_and_source(factory):
     model = factory()
     for spec in model.params.specs:
