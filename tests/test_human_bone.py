@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from seedsoil.models import Link, compose, denosumab, human_bone, zoledronic_acid
-from seedsoil.models.bone._human_bone import derivatives
+from seedsoil.models.bone._human_bone import derivatives, steady_state
 from seedsoil.models.drugs import PROLIA_Q6M, XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
 from seedsoil.solvers import from_schedule, infusion, simulate
 
@@ -65,6 +65,12 @@ def test_steady_state_is_a_fixed_point():
     d = derivatives(y, p, 0.0, 0.0, I)
     assert max(abs(v) for v in d.values()) < 1e-12
     assert 1.0 < C < 1.0 / p.f_D  # resorption up, capped by the precursor supply
+    # and with a tumour in bone (steady_state(), closed form), PTHrP input on top
+    for tumour in (1e10, 1e12):
+        y = SimpleNamespace(**steady_state(p, tumour, I))
+        d = derivatives(y, p, 0.0, 0.0, I, tumour)
+        assert max(abs(v) for v in d.values()) < 1e-12
+        assert 1.0 / p.f_D < y.C < (1.0 + p.r_max) / p.f_D  # recruitment lifts the cap, to its own cap
 
 
 def test_numpy_right_hand_side_is_the_models():
@@ -73,7 +79,7 @@ def test_numpy_right_hand_side_is_the_models():
     m = human_bone()
     rng = np.random.default_rng(1)
     y = np.asarray(m.y0) * np.exp(0.3 * rng.standard_normal(m.n_states))
-    u = np.array([0.7, 2.0, 300.0])  # rankl_inhibition, za_effect, I_PTHrP
+    u = np.array([0.7, 2.0, 300.0, 3e11])  # rankl_inhibition, za_effect, I_PTHrP, tumour_cells
     jax_dy = np.asarray(m.vector_field(0.0, jnp.asarray(y), m.params.values,
                                        jnp.concatenate([jnp.zeros(m.n_states), jnp.asarray(u)])))
     p = SimpleNamespace(**{s.name: float(m.params[s.name]) for s in m.params.specs})
@@ -164,6 +170,86 @@ def test_pthrp_raises_markers_and_feeds_the_tumour():
     assert float(treated["bone.CTX_pct"][1]) < 0.5 * float(sol["bone.CTX_pct"][1])
 
 
+BURDENS = np.array([1e8, 1e9, 1e10, 1e11, 1e12])  # tumour cells in bone, up to the lethal burden
+
+
+def params_of(m):
+    return SimpleNamespace(**{s.name: float(m.params[s.name]) for s in m.params.specs})
+
+
+def untx_of(p, C):
+    """uNTx (nmol BCE/mmol Cr) at relative osteoclast level C (the model's observable)."""
+    return p.NTx_ref * (p.f_NTx + (1.0 - p.f_NTx) * C)
+
+
+def test_markers_rise_with_bone_burden_within_the_clinical_band():
+    """untx_untreated_band: with a constant tumour burden in bone, uNTx and CTX rise
+    monotonically from 1e8 to 1e12 cells (after 1 and 3 years), and at the lethal burden
+    (1e12 cells) uNTx lies in the stated band (64-150 nmol BCE/mmol Cr), in Coleman 2005's
+    high category; moderate is reached by 1e11 cells, not at 1e10. However large the
+    burden, resorption stays below the precursor-supply cap, the band's top. The matrix
+    boost of tumour growth stays below 1 (growth at most doubled), and bone is lost in
+    plausible proportion (whole skeleton: 2-15 % in the first year at 1e12 cells, less
+    than 3 % at 1e11)."""
+    m = human_bone()
+    p = params_of(m)
+    days = np.array([0.0, 365.0, 1095.0])
+    sols = [simulate(m, days, regimen=infusion("tumour_cells", T, 0.0, np.inf)) for T in BURDENS]
+    untx = np.array([np.asarray(s["uNTx"]) for s in sols])
+    ctx = np.array([np.asarray(s["CTX"]) for s in sols])
+    bone = np.array([np.asarray(s["bone_mass"]) for s in sols])
+    assert np.all(np.diff(untx[:, 1:], axis=0) > 0.0) and np.all(np.diff(ctx[:, 1:], axis=0) > 0.0)
+    lo, hi = value("untx_untreated_band", "low"), value("untx_untreated_band", "high")
+    assert lo < untx[-1, 1] < hi and lo < untx[-1, 2] < hi, untx[-1]
+    assert untx[-1, 2] >= value("coleman2005_ntx_high")
+    assert untx[2, 2] < value("coleman2005_ntx_moderate") <= untx[3, 2]
+    # the 3-year value is the closed-form steady state
+    C = steady_state(p, BURDENS[-1])["C"]
+    assert untx[-1, 2] == pytest.approx(untx_of(p, C), rel=1e-3)
+    cap = untx_of(p, (1.0 + p.r_max) / p.f_D)
+    assert cap == pytest.approx(hi, rel=0.02)
+    assert untx_of(p, steady_state(p, 1e15)["C"]) < cap
+    assert float(sols[-1]["growth_boost"][-1]) < 1.0 and float(sols[-1]["tgf_signal"][-1]) > 0.0
+    assert p.g_T * ((1.0 + p.c_s) / (1.0 + p.f0 * p.c_s) - 1.0) < 1.05  # sup of the boost: ~doubled at most
+    assert 2.0 < 100.0 - bone[-1, 1] < 15.0 and 0.0 < 100.0 - bone[3, 1] < 3.0, bone[:, 1]
+    assert np.all(np.diff(bone[:, 1]) < 0.0)
+
+
+@pytest.mark.parametrize("burden", [1e11, 1e12])
+def test_no_overshoot_after_a_step_in_burden(burden):
+    """A step of tumour burden from 0: uNTx climbs to its new steady state without passing
+    it (the precursor pool is raised as well as drained), and never leaves the stated band
+    from above; most of the rise (80 %) within a year."""
+    m = human_bone()
+    days = np.arange(0.0, 1096.0)
+    untx = np.asarray(simulate(m, days, regimen=infusion("tumour_cells", burden, 0.0, np.inf))["uNTx"])
+    p = params_of(m)
+    final = untx_of(p, steady_state(p, burden)["C"])
+    assert untx.max() <= final * (1.0 + 1e-4), (untx.max(), final)
+    assert untx.max() < value("untx_untreated_band", "high")
+    assert np.all(np.diff(untx) > -1e-6)
+    assert untx[365] - untx[0] > 0.8 * (final - untx[0])
+
+
+def test_denosumab_and_zoledronic_acid_lower_markers_with_a_tumour():
+    """At a constant lethal burden (1e12 cells, from its steady state), Xgeva 120 mg Q4W and
+    zoledronic acid 4 mg Q4W both bring uNTx down from the high category to the low one
+    by month 3 (more than halved) and bone mass back up; denosumab the more."""
+    p = params_of(human_bone())
+    y0 = {f"bone.{k}": v for k, v in steady_state(p, 1e12).items()}
+    days = np.array([0.0, 84.0, 365.0])
+    tumour = infusion("bone.tumour_cells", 1e12, 0.0, np.inf)
+    xgeva = from_schedule(XGEVA_Q4W, part="dmab", count=13)
+    xg = simulate(dmab("bone_metastases"), days, y0=y0, regimen=tumour + xgeva)
+    za = simulate(ZA, days, y0=y0, regimen=tumour + from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", count=13))
+    for sol in (xg, za):
+        untx = np.asarray(sol["bone.uNTx"])
+        assert untx[0] >= value("coleman2005_ntx_high")
+        assert untx[1] < min(0.5 * untx[0], value("coleman2005_ntx_moderate")), untx
+        assert float(sol["bone.bone_mass"][-1]) > float(sol["bone.bone_mass"][0])
+    assert float(xg["bone.uNTx"][1]) < float(za["bone.uNTx"][1])
+
+
 def test_prolia_composite_matches_scipy_radau():
     """Denosumab 60 mg twice (days 0 and 182.5) on the human core, one year, against scipy
     Radau on the composite's own right-hand side split at the doses (1e-6 relative)."""
@@ -198,11 +284,13 @@ def test_sbml_export_round_trips_through_roadrunner():
     from seedsoil.solvers import sbml
 
     model, times = dmab(), np.arange(0.0, 400.0, 5.0)
-    regimen = from_schedule(PROLIA_Q6M, part="dmab", count=2) + infusion("bone.I_PTHrP", 100.0, 0.0, np.inf)
+    regimen = (from_schedule(PROLIA_Q6M, part="dmab", count=2) + infusion("bone.I_PTHrP", 100.0, 0.0, np.inf)
+               + infusion("bone.tumour_cells", 1e11, 0.0, np.inf))
     text = sbml.export(model, None, regimen=regimen)
     assert sbml.sbml_errors(text, full=True) == []
     rr = sbml.roadrunner_simulate(text, times, model=model, rtol=1e-12, atol=1e-16)
     sol = simulate(model, times, regimen=regimen, rtol=1e-12, atol=1e-14)
-    for name in [f"bone.{s}" for s in ("L", "P", "Q", "C", "R", "B", "z", "CTX", "uNTx", "growth_boost")]:
+    for name in [f"bone.{s}" for s in ("L", "P", "Q", "C", "R", "B", "z", "CTX", "uNTx", "growth_boost",
+                                                   "tumour_PTHrP")]:
         a, b = np.asarray(sol[name]), np.asarray(rr[name])
         np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9 * np.max(np.abs(a)), err_msg=name)

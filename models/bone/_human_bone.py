@@ -1,6 +1,6 @@
 """Human bone remodelling: a reduced Peterson & Riggs core with a slow osteoclast-precursor
-pool, turnover markers in clinical units, and inputs for denosumab, zoledronic acid and
-tumour PTHrP.
+pool, turnover markers in clinical units, and inputs for denosumab, zoledronic acid and a
+tumour in bone (its PTHrP and its recruitment of osteoclast precursors).
 
 Source of the structure: Peterson & Riggs 2010, Bone 46:49 (BIOMD0000000613; the
 OpenBoneMin R package of Metrum Research Group carries its parameter table and its
@@ -17,8 +17,9 @@ untreated steady state (1; bone mass 100 %), so ``y0`` is that steady state what
 parameters.
 
 Equations (time in days; theta = ``rankl_inhibition``, the fraction of RANKL bound by
-denosumab; kappa = ``za_effect``, the zoledronic-acid osteoclast kill in 1/day; I =
-``I_PTHrP`` in pM/day)::
+denosumab; kappa = ``za_effect``, the zoledronic-acid osteoclast kill in 1/day; T =
+``tumour_cells`` in bone; I = ``I_PTHrP`` + rho_P T / T_ref in pM/day; h = T / (T + T_50),
+see "Tumour coupling" below)::
 
     pi_P(I) = (I + S_P) / (I + k_PTH k6 / k5)     PTH-receptor occupancy (Lemaire 2004)
     g       = (pi_P(I) / pi_P(0))^2               RANKL/OPG from PTH(rP): RANKL ~ pi_P and
@@ -27,18 +28,21 @@ denosumab; kappa = ``za_effect``, the zoledronic-acid osteoclast kill in 1/day; 
 
     dL/dt = k_L (g - L) - (k_int - k_L) theta L       RANKL; bound RANKL is internalised
                                                       with the antibody (k_int)
-    dP/dt = k_P (1 - (1 - f_D) P - f_D sigma P)       osteoclast precursors
+    dP/dt = k_P (1 + r_max h - (1 - f_D) P - f_D sigma P)   osteoclast precursors
     dQ/dt = k_Q (sigma P - Q)                         committed pre-osteoclasts
     dC/dt = d_C (Q - (1 + k_S max(1 - sigma, 0)) C) - s_ZA kappa C     active osteoclasts
-    dR/dt = k_R (f_R + (1 - f_R) C - R)               responding osteoblasts (recruited by
-                                                      what resorption releases)
+    dR/dt = k_R (f_R + (1 - f_R) C + b_T h - R)       responding osteoblasts (recruited by
+                                                      what resorption releases, and around
+                                                      the tumour)
     dB/dt = k_B (R - B)                               active osteoblasts (formation)
     dz/dt = k_z (B - C z / 100)                       bone mass, % of baseline
 
-At steady state without drugs ``L = g = sigma``, ``P = 1 / (1 - f_D + f_D sigma)`` and
-``C = Q = sigma P``: resorption is limited by the supply of precursors, so however much
-RANKL rises it stays below ``1 / f_D`` (1.58-fold with the calibrated ``f_D``). While
-RANKL is blocked the precursors build up towards ``1 / (1 - f_D)`` (2.7-fold; about
+At steady state without drugs ``L = g = sigma``, ``P = (1 + r_max h) / (1 - f_D + f_D
+sigma)``, ``C = Q = sigma P``, ``R = B = f_R + (1 - f_R) C + b_T h`` and ``z = 100 B / C``
+(:func:`steady_state`): resorption is limited by the supply of precursors, so however much
+RANKL rises it stays below ``(1 + r_max h) / f_D`` (1.58-fold without a tumour, with the
+calibrated ``f_D``; at most 6.1-fold with one). While RANKL is blocked the precursors
+build up towards ``1 / (1 - f_D)`` (2.7-fold without a tumour; about
 2-fold after two years of Prolia, ``k_P`` being slow), and when the drug is gone they
 feed an overshoot of osteoclast formation: the rebound. Resorption stays low for weeks
 after RANKL returns because new osteoclasts must first pass the pre-osteoclast stage
@@ -58,10 +62,82 @@ healthy medians (data/clinical_targets.csv: healthy_ctx_median 0.322 ng/mL, heal
 29 nmol BCE/mmol Cr), so ``uNTx`` reads directly against Coleman 2005's categories (low
 < 50, moderate 50-99, high >= 100). ``P1NP`` (formation marker) is ``100 B``.
 
-Matrix feedback to a tumour: resorption releases TGF-beta and IGF from the matrix; as in
-``vicious_cycle``, its action is ``pi_C = (C + f0 c_s) / (C + c_s)`` (Lemaire 2004, with
-``c_s = C_s / C_bar``), the signal ``s = max(pi_C / pi_C(1) - 1, 0)`` (``tgf_signal``) and
-``growth_boost = g_T s``.
+Tumour coupling (input ``tumour_cells``, cells in bone, as ``vicious_cycle(tumour="input")``
+takes them; 0, the default, is the tumour-free core above, unchanged). The compartment is
+the whole skeleton, as the markers are: a lesion itself loses tens of percent of its bone
+locally, which one compartment does not resolve; ``bone_mass`` is the skeleton's mean.
+
+* PTHrP: the tumour secretes ``rho_P T / T_ref`` pM/day, added to ``I_PTHrP`` and acting
+  through the PTH receptor (Guise et al. 1996, J Clin Invest 98:1544), which raises RANKL
+  ``g``-fold. ``T_ref`` = 1e9 cells (about 1 g; ``HUMAN_BONE`` in ``disease.py``); ``rho_P``
+  = 0.25 pM/day is an assumption: at the lethal burden (1e12 cells, ~1 kg) the tumour
+  secretes as much PTHrP as the parathyroids secrete PTH (``S_P``), which raises RANKL
+  3.9-fold, short of the several-fold excess of humoral hypercalcaemia (a minority of the
+  skeletal events of a typical patient). RANKL alone cannot lift resorption above
+  ``1 / f_D`` = 1.58-fold (uNTx 43), so PTHrP sets the speed of the rise, not its height.
+* Osteoclast-precursor recruitment: tumour-derived factors (IL-6, IL-11, M-CSF, PTHrP
+  itself) recruit and expand osteoclast precursors (Mundy 2002, Nat Rev Cancer 2:584;
+  Roodman 2004, N Engl J Med 350:1655); here they add ``r_max h`` to the precursor influx,
+  saturating in burden (``h = T / (T + T_50)``: lesions compete for the marrow and bone
+  surface, ~1.5 kg of red marrow in an adult, recalled). This is what lifts resorption into the
+  metastatic range, and caps it: at most ``(1 + r_max) / f_D`` = 6.1-fold, uNTx 150.
+  ``r_max`` = 2.83 is set by that cap (the top of the band below), ``T_50`` = 1e11 cells
+  so that uNTx reaches Coleman 2005's moderate category (50) between 3e10 and 1e11 cells
+  and the high one (100) between 3e11 and 1e12. As the precursor pool is slow (``k_P``),
+  markers follow a change of burden over 2-5 months, without overshoot: a step of burden
+  raises ``P`` as well as draining it, so ``C`` climbs monotonically to its new level (for
+  steps up to 1e12 cells; beyond, at 1e13 cells, PTHrP raises RANKL 85-fold and uNTx
+  overshoots to 257 within a month before settling at 147).
+* Reactive bone formation: ``b_T h`` more osteoblast recruitment (formation markers rise
+  with resorption markers in bone metastases: Cook et al. 2006, Clin Cancer Res 12:3361,
+  r = 0.67 between bone alkaline phosphatase and uNTx in metastatic prostate cancer, the
+  osteoblastic extreme; bone scans see even lytic metastases by it).
+  ``b_T`` = 0.8 is set so that the skeleton's bone mass falls by ~8 % in the first year at
+  a constant lethal burden and ~2 % at 1e11 cells, then settles (resorption is scaled by
+  the bone left). Choice: a few percent a year, as the fastest common skeletal losses
+  (androgen deprivation, aromatase inhibitors: 2-5 %/year, recalled, not checked), no
+  series of whole-skeleton bone mass in untreated metastatic patients being at hand.
+  Without it (``b_T`` = 0) bone mass would fall to 76 % at 1e12 cells.
+* Matrix feedback to the tumour: resorption releases TGF-beta and IGF from the matrix; as
+  in ``vicious_cycle``, its action is ``pi_C = (C + f0 c_s) / (C + c_s)`` (Lemaire 2004,
+  with ``c_s = C_s / C_bar``), the signal ``s = max(pi_C / pi_C(1) - 1, 0)``
+  (``tgf_signal``) and ``growth_boost = g_T s``. ``pi_C`` saturates, so ``s`` < 4.08 and,
+  with ``g_T`` = 0.25 (``HUMAN_BONE``), the tumour's growth is at most doubled (0.38 at
+  1e12 cells). The vicious cycle's TGF-beta gain of PTHrP (``g_P``) is left out: with no
+  human figure for it, it would only add a loop gain to the marker levels.
+
+Band for untreated bone metastases (``untx_untreated_band`` in data/clinical_targets.csv):
+uNTx 64-150 nmol BCE/mmol Cr at a large (lethal-range, 1e11-1e12 cells) burden. 64 is the
+upper limit of the healthy range (healthy_untx) and Lipton et al. 2008's "elevated" (Cancer
+113:193; of the untreated (placebo) patients with elevated uNTx at entry, only 8-17 % had
+normal levels 3 months later); 150 is ~5 times the healthy median, within Coleman 2005's
+high category (>= 100, 4-6-fold risk of death, as a lethal burden should be). A published
+median of untreated patients was not found; the band is ours. Model (steady state at a
+constant burden; ``bone_mass`` and uNTx after 1 year from a tumour-free start)::
+
+    tumour cells  tumour PTHrP  RANKL  uNTx 1 y  uNTx    CTX     P1NP  bone mass   growth_boost
+                  pM/day        fold             nmol    ng/mL   %     1 y / end
+    0             0             1.00   29.0      29.0    0.32    100   100 / 100    0
+    1e8           0.025         1.00   29.1      29.1    0.32    100   100 / 100    0.00
+    1e9           0.25          1.00   29.6      29.7    0.33    103   100 / 99.9   0.00
+    1e10          2.5           1.02   34.6      35.3    0.40    126   99.8 / 99.4  0.04
+    3e10          7.5           1.06   43.5      45.3    0.52    167   99.4 / 98.7  0.10
+    1e11          25            1.21   63.2      66.5    0.78    250   98.4 / 97.2  0.20
+    3e11          75            1.67   89.8      92.3    1.09    347   96.2 / 94.6  0.30
+    1e12          250           3.85   122.0     122.0   1.46    447   92.3 / 90.9  0.38
+    1e13          2500          84.9   147.3     147.3   1.77    528   89.0 / 88.3  0.44
+
+Drugs with a tumour: both still suppress resorption, and more deeply in per cent of the
+raised pre-treatment value than the label figures (at a constant 1e12 cells, uNTx -96 %
+at month 3 of Xgeva and -82 % of zoledronic acid 4 mg Q4W; at 1e11 cells, Xgeva -92 %;
+without a tumour -82 % and -70 %, the calibration), because the marker background
+``f_NTx`` is the healthy one. The Xgeva figures (-80 %) were measured in patients with
+bone metastases of unknown burden; fitting ``f_NTx`` (or an osteoclast-independent tumour
+share of uNTx) to them at the trial population's burden belongs to the joint calibration.
+Stopping denosumab with a tumour present releases a larger precursor reserve (``P`` builds
+up towards ``(1 + r_max h) / (1 - f_D)``): a larger rebound (four Prolia doses then
+stopped, at a constant 1e11 cells: uNTx peaks 69 % above its pre-treatment value, against
+45 % without a tumour).
 
 Calibration (:func:`calibrate`; the defaults are its result). The drugs act through their
 own PK models (``seedsoil.models.drugs``) and the links used in practice,
@@ -88,10 +164,9 @@ zoledronic acid: 120 mg or 4 mg every 28 days.)
 The Prolia rebound peaks about 8 months after the last dose (2.5 months after the missed
 one). Fitted values that differ from Peterson & Riggs: the precursor pool renews far more
 slowly (``k_P`` 0.006/day against their RANK turnover 0.078/day), which is what lets it
-build up over months of treatment. Limitation for the tumour coupling: RANKL alone can
-raise resorption at most ``1 / f_D`` = 1.58-fold, i.e. uNTx 29 -> 43 nmol BCE/mmol Cr,
-below Coleman's moderate category; tumour-driven precursor recruitment (or direct
-osteolysis) has to be added for metastatic levels. A step rise of RANKL overshoots first,
+build up over months of treatment. RANKL alone can raise resorption at most ``1 / f_D`` =
+1.58-fold (uNTx 29 -> 43 nmol BCE/mmol Cr), hence the tumour's precursor recruitment
+above. A step rise of RANKL alone (no recruitment) overshoots first,
 up to ``g``-fold, until the precursor reserve is used up (constant PTHrP 500 pM/day: CTX
 peaks at 3.8-fold on day 47, settles at 1.43-fold); so does a RANKL rise after months of
 denosumab, which leaves a larger reserve.
@@ -106,8 +181,8 @@ import numpy as np
 
 from ..base import Input, Model, Observable, Param, Params, State
 
-__all__ = ["HumanBone", "human_bone", "calibrate", "derivatives", "drug_profiles", "predictions", "CALIBRATED",
-           "TARGETS", "START"]
+__all__ = ["HumanBone", "human_bone", "calibrate", "derivatives", "steady_state", "tumour_drive", "drug_profiles",
+           "predictions", "CALIBRATED", "TARGETS", "START"]
 
 PR = "Peterson & Riggs 2010, Bone 46:49 (BIOMD0000000613), parameter table as in the OpenBoneMin R package"
 LEMAIRE = "Lemaire et al. 2004, J Theor Biol 229:293, Table 1"
@@ -184,6 +259,27 @@ PARAMS = (
           "osteoclast level (relative) of half-maximal TGF-beta action"),
     Param("g_T", 0.25, "1", "assumption, as seedsoil.models.bone.HUMAN_BONE (disease.py): matrix feedback at "
           "most ~doubles the growth of bone metastases", (0.0, 1e3), "TGF-beta/IGF gain of tumour growth"),
+    Param("T_ref", 1e9, "cells", "as seedsoil.models.bone.HUMAN_BONE (disease.py): about 1 g of tumour (Del Monte "
+          "2009, Cell Cycle 8:505: 1e8-1e9 cells per gram)", (1.0, 1e15), "tumour size of reference PTHrP output"),
+    Param("rho_P", 0.25, "pM/day", "assumption: a lethal burden (1e12 cells) secretes PTHrP equal to the "
+          "parathyroids' normal PTH output S_P (RANKL about 3.9-fold), short of humoral hypercalcaemia, which is "
+          "rare among the skeletal events of a typical patient (module docstring)", (0.0, 1e6),
+          "PTHrP production of T_ref tumour cells in bone"),
+    Param("T_50", 1e11, "cells", "set (module docstring, tumour coupling table): uNTx reaches Coleman 2005's "
+          "moderate category (50) between 3e10 and 1e11 cells and the high one (100) between 3e11 and 1e12 cells; "
+          "1e11 cells is about 100 g of tumour, a sizeable part of the ~1.5 kg of adult red marrow", (1.0, 1e15),
+          "bone tumour burden of half-maximal osteoclast-precursor recruitment"),
+    Param("r_max", 2.83, "1", "set so that resorption is capped at (1 + r_max) / f_D = 6.1-fold, i.e. uNTx at "
+          "most 150 nmol BCE/mmol Cr, the top of the band stated for untreated bone metastases (module "
+          "docstring); tumour IL-6, IL-11, M-CSF and PTHrP recruit osteoclast precursors: Mundy 2002, Nat Rev "
+          "Cancer 2:584; Roodman 2004, N Engl J Med 350:1655", (0.0, 1e3),
+          "maximal tumour-driven recruitment of osteoclast precursors, in units of their basal influx"),
+    Param("b_T", 0.8, "1", "assumption: reactive bone formation around metastases (what bone scans see; formation "
+          "markers rise with resorption markers in bone metastases, Cook et al. 2006 Clin Cancer Res 12:3361: "
+          "r = 0.67 between BAP and uNTx in metastatic prostate cancer), set so that whole-skeleton bone mass falls by "
+          "~8 % in the first year at a constant lethal burden (1e12 cells) and ~2 % at 1e11 (module docstring)",
+          (0.0, 1e3),
+          "maximal tumour-driven osteoblast recruitment, in units of the basal recruitment"),
     Param("f_CTX", 0.10, "1", "assumption: at maximal suppression the median patient is near the CTX assay floor "
           "(0.049 ng/mL; 39-68 % below it at months 1-3 of Prolia, prolia_ctx_floor), ~10 % of a "
           "postmenopausal baseline of ~0.5 ng/mL (healthy_ctx range 0.124-1.020)", (0.0, 1.0),
@@ -212,7 +308,8 @@ STATES = (
 INPUTS = (
     Input("rankl_inhibition", "1", "fraction of RANKL bound by denosumab (its RANKL_occupancy)"),
     Input("za_effect", "1/day", "zoledronic-acid osteoclast kill (its osteoclast_kill)"),
-    Input("I_PTHrP", "pM/day", "tumour PTHrP secretion, acting as PTH (Lemaire 2004 units)"),
+    Input("I_PTHrP", "pM/day", "PTHrP (or PTH) input besides the tumour's, acting as PTH (Lemaire 2004 units)"),
+    Input("tumour_cells", "cells", "tumour cells in bone, set by another model (as vicious_cycle(tumour='input'))"),
 )
 
 OBSERVABLES = (
@@ -225,12 +322,21 @@ OBSERVABLES = (
     Observable("RANKL_signal", "1", "RANKL signal to RANK, (1 - rankl_inhibition) L"),
     Observable("tgf_signal", "1", "matrix TGF-beta signal above baseline"),
     Observable("growth_boost", "1", "relative increase of tumour growth in bone from matrix TGF-beta/IGF (g_T s)"),
+    Observable("tumour_PTHrP", "pM/day", "PTHrP secreted by the tumour cells in bone, rho_P tumour_cells / T_ref"),
 )
 
 
-def derivatives(y, p, theta, kill, pthrp) -> dict:
+def tumour_drive(p, tumour):
+    """Tumour PTHrP (pM/day) and the saturating burden fraction ``h`` of ``tumour`` cells in
+    bone (module docstring, "Tumour coupling")."""
+    return p.rho_P * tumour / p.T_ref, tumour / (tumour + p.T_50)
+
+
+def derivatives(y, p, theta, kill, pthrp, tumour=0.0) -> dict:
     """Right-hand side (module docstring) with plain arithmetic, so that NumPy floats (for
     :func:`calibrate`) and JAX arrays (the model) both work."""
+    tumour_pthrp, h = tumour_drive(p, tumour)
+    pthrp = pthrp + tumour_pthrp
     pi0 = p.S_P / (p.k_PTH * p.k6 / p.k5)
     pi = (pthrp + p.S_P) / (pthrp + p.k_PTH * p.k6 / p.k5)
     g = (pi / pi0) ** 2
@@ -238,20 +344,33 @@ def derivatives(y, p, theta, kill, pthrp) -> dict:
     withdrawal = 0.5 * ((1.0 - sigma) + abs(1.0 - sigma))  # max(1 - sigma, 0)
     return {
         "L": p.k_L * (g - y.L) - (p.k_int - p.k_L) * theta * y.L,
-        "P": p.k_P * (1.0 - (1.0 - p.f_D) * y.P - p.f_D * sigma * y.P),
+        "P": p.k_P * (1.0 + p.r_max * h - (1.0 - p.f_D) * y.P - p.f_D * sigma * y.P),
         "Q": p.k_Q * (sigma * y.P - y.Q),
         "C": p.d_C * (y.Q - (1.0 + p.k_S * withdrawal) * y.C) - p.s_ZA * kill * y.C,
-        "R": p.k_R * (p.f_R + (1.0 - p.f_R) * y.C - y.R),
+        "R": p.k_R * (p.f_R + (1.0 - p.f_R) * y.C + p.b_T * h - y.R),
         "B": p.k_B * (y.R - y.B),
         "z": p.k_z * (y.B - y.C * y.z / 100.0),
     }
+
+
+def steady_state(p, tumour=0.0, pthrp=0.0) -> dict:
+    """The untreated steady state with a constant ``tumour`` (cells in bone) and extra PTHrP
+    ``pthrp`` (pM/day), in closed form (module docstring): a dict of the states."""
+    tumour_pthrp, h = tumour_drive(p, tumour)
+    pi0 = p.S_P / (p.k_PTH * p.k6 / p.k5)
+    i = pthrp + tumour_pthrp
+    g = ((i + p.S_P) / (i + p.k_PTH * p.k6 / p.k5) / pi0) ** 2
+    P = (1.0 + p.r_max * h) / (1.0 - p.f_D + p.f_D * g)
+    C = g * P
+    R = p.f_R + (1.0 - p.f_R) * C + p.b_T * h
+    return dict(L=g, P=P, Q=C, C=C, R=R, B=R, z=100.0 * R / C)
 
 
 class HumanBone(Model):
     """Human bone remodelling with a slow osteoclast-precursor pool (module docstring)."""
 
     def rhs(self, t, y, p, u):
-        return derivatives(y, p, u.rankl_inhibition, u.za_effect, u.I_PTHrP)
+        return derivatives(y, p, u.rankl_inhibition, u.za_effect, u.I_PTHrP, u.tumour_cells)
 
     def observables(self, t, y, p, u):
         ctx = 100.0 * (p.f_CTX + (1.0 - p.f_CTX) * y.C)
@@ -260,7 +379,7 @@ class HumanBone(Model):
         s = jnp.maximum(pi_c * (1.0 + p.c_s) / (1.0 + p.f0 * p.c_s) - 1.0, 0.0)
         return {"CTX": p.CTX_ref * ctx / 100.0, "CTX_pct": ctx, "uNTx": p.NTx_ref * ntx / 100.0, "uNTx_pct": ntx,
                 "P1NP": 100.0 * y.B, "bone_mass": y.z, "RANKL_signal": (1.0 - u.rankl_inhibition) * y.L,
-                "tgf_signal": s, "growth_boost": p.g_T * s}
+                "tgf_signal": s, "growth_boost": p.g_T * s, "tumour_PTHrP": tumour_drive(p, u.tumour_cells)[0]}
 
 
 def human_bone() -> HumanBone:
