@@ -94,7 +94,7 @@ def _wald_draws(result: FitResult, n_draws: int, rng: np.random.Generator) -> np
 
 
 def _region_boundary(result: FitResult, level: float, n_dirs: int, rng: np.random.Generator,
-                     iterations: int = 30) -> np.ndarray:
+                     iterations: int = 20) -> np.ndarray:
     """Points on the boundary of the likelihood confidence region
     ``R = {u: 2 (nll(u) - nll_min) <= chi2_1(level)}`` along ``n_dirs`` random directions
     from the estimate (whitened by the Fisher information; directions it does not bound are
@@ -531,22 +531,28 @@ def compare_models(problems: Mapping[str, FitProblem], folds: Sequence[Sequence[
 
     Args:
         problems: ``{model name: FitProblem}``, each on the same data (e.g. the tumour under
-            four growth laws).
+            four growth laws); a :class:`~seedsoil.solvers.FitResult` in place of a problem
+            is used as that model's fit to all the data (no refit).
         folds: as for :func:`cross_validate`; ``()`` (default): no cross-validation, select
             by AIC.
-        **fit_kwargs: passed to every :func:`~seedsoil.solvers.fit`.
+        **fit_kwargs: passed to every :func:`~seedsoil.solvers.fit`; the refits of the
+            cross-validation start at the model's full-data estimate unless ``start`` is given.
     """
     if not problems:
         raise ValueError("compare_models needs at least one problem")
     rows, fits, cvs = [], {}, {}
     for name, prob in problems.items():
-        if not isinstance(prob, FitProblem):
-            raise TypeError(f"problems[{name!r}] must be a FitProblem; got {type(prob).__name__}")
-        res = fit(prob, **fit_kwargs)
+        if isinstance(prob, FitResult):  # already fitted to all the data
+            res, prob = prob, prob.problem
+        elif isinstance(prob, FitProblem):
+            res = fit(prob, **fit_kwargs)
+        else:
+            raise TypeError(f"problems[{name!r}] must be a FitProblem or a FitResult; got {type(prob).__name__}")
         fits[name] = res
         row = dict(model=name, k=len(res.names), n=res.n_data, m2ll=res.minus2loglik, aic=res.aic, bic=res.bic)
         if folds is None or len(folds):
-            cv = cross_validate(prob, folds, **fit_kwargs)
+            cv_kwargs = {"start": res.values, **fit_kwargs}  # refits start at the full-data estimate
+            cv = cross_validate(prob, folds, **cv_kwargs)
             cvs[name] = cv
             row.update(cv_m2ll=cv.m2ll, cv_rmse=cv.rmse)
         rows.append(row)
