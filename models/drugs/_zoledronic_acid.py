@@ -144,34 +144,45 @@ OBSERVABLES = (
 )
 
 
+def disposition(y, p) -> dict:
+    """d/dt of plasma, tissue, bone, bone_deep and urine (module docstring), shared by the
+    human and the mouse model (same structure, different units and values)."""
+    # flux(): d/d(rate) is an exact 0 for an empty compartment, not cotangent * 0, which
+    # is NaN when the undosed fast mode's reverse-mode cotangent overflows (see flux)
+    to_tissue = flux(p.k_pt, y.plasma) - flux(p.k_tp, y.tissue)
+    to_bone = flux(p.k_pb, y.plasma) - flux(p.k_bp, y.bone)
+    buried = flux(p.k_bd, y.bone)
+    released = flux(p.k_db, y.bone_deep)
+    excreted = flux(p.CL_R / p.V, y.plasma)
+    return {
+        "plasma": -excreted - to_tissue - to_bone + released,
+        "tissue": to_tissue,
+        "bone": to_bone - buried,
+        "bone_deep": buried - released,
+        "urine": excreted,
+    }
+
+
+def read_outs(y, p, c_bone) -> dict:
+    """Plasma concentration (ng/mL, plasma / V), skeletal amount, urine, and the osteoclast
+    kill ``E_max C_bone / (EC50 + C_bone)`` of the skeletal drug level ``c_bone`` (ug/g)."""
+    return {
+        "C_plasma": 1e3 * y.plasma / p.V,
+        "bone_bound": y.bone + y.bone_deep,
+        "urine_excreted": y.urine,
+        "C_bone": c_bone,
+        "osteoclast_kill": p.E_max * c_bone / (p.EC50 + c_bone),
+    }
+
+
 class ZoledronicAcid(Model):
     """IV zoledronic acid, label-calibrated three-phase disposition (see module docstring)."""
 
     def rhs(self, t, y, p, u):
-        # flux(): d/d(rate) is an exact 0 for an empty compartment, not cotangent * 0, which
-        # is NaN when the undosed fast mode's reverse-mode cotangent overflows (see flux)
-        to_tissue = flux(p.k_pt, y.plasma) - flux(p.k_tp, y.tissue)
-        to_bone = flux(p.k_pb, y.plasma) - flux(p.k_bp, y.bone)
-        buried = flux(p.k_bd, y.bone)
-        released = flux(p.k_db, y.bone_deep)
-        excreted = flux(p.CL_R / p.V, y.plasma)
-        return {
-            "plasma": -excreted - to_tissue - to_bone + released,
-            "tissue": to_tissue,
-            "bone": to_bone - buried,
-            "bone_deep": buried - released,
-            "urine": excreted,
-        }
+        return disposition(y, p)
 
     def observables(self, t, y, p, u):
-        c_bone = 1e3 * (y.bone + y.bone_deep) / p.M_bone
-        return {
-            "C_plasma": 1e3 * y.plasma / p.V,
-            "bone_bound": y.bone + y.bone_deep,
-            "urine_excreted": y.urine,
-            "C_bone": c_bone,
-            "osteoclast_kill": p.E_max * c_bone / (p.EC50 + c_bone),
-        }
+        return read_outs(y, p, 1e3 * (y.bone + y.bone_deep) / p.M_bone)
 
 
 def zoledronic_acid(species: str = "human") -> Model:

@@ -80,7 +80,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..base import Model, Observable, Param, Params, State, flux
-from ._zoledronic_acid import _CALIBRATED, system_matrix
+from ._zoledronic_acid import _CALIBRATED, disposition, read_outs, system_matrix
 from ._zoledronic_acid import PARAMS as HUMAN_PARAMS
 
 __all__ = ["ZoledronicAcidMouse", "zoledronic_acid_mouse", "calibrate_mouse", "ALLOMETRIC", "MOUSE_TARGETS"]
@@ -174,30 +174,12 @@ class ZoledronicAcidMouse(Model):
 
     def rhs(self, t, y, p, u):
         absorbed = flux(p.ka, y.depot)
-        to_tissue = flux(p.k_pt, y.plasma) - flux(p.k_tp, y.tissue)
-        to_bone = flux(p.k_pb, y.plasma) - flux(p.k_bp, y.bone)
-        buried = flux(p.k_bd, y.bone)
-        released = flux(p.k_db, y.bone_deep)
-        excreted = flux(p.CL_R / p.V, y.plasma)
-        return {
-            "depot": -absorbed,
-            "plasma": p.F * absorbed - excreted - to_tissue - to_bone + released,
-            "tissue": to_tissue,
-            "bone": to_bone - buried,
-            "bone_deep": buried - released,
-            "urine": excreted,
-            "sc_loss": (1.0 - p.F) * absorbed,
-        }
+        d = disposition(y, p)
+        d["plasma"] = d["plasma"] + p.F * absorbed
+        return {"depot": -absorbed, **d, "sc_loss": (1.0 - p.F) * absorbed}
 
     def observables(self, t, y, p, u):
-        c_bone = (y.bone + y.bone_deep) / p.f_bone
-        return {
-            "C_plasma": 1e3 * y.plasma / p.V,
-            "bone_bound": y.bone + y.bone_deep,
-            "urine_excreted": y.urine,
-            "C_bone": c_bone,
-            "osteoclast_kill": p.E_max * c_bone / (p.EC50 + c_bone),
-        }
+        return read_outs(y, p, (y.bone + y.bone_deep) / p.f_bone)
 
 
 def zoledronic_acid_mouse() -> ZoledronicAcidMouse:
