@@ -28,7 +28,8 @@ from seedsoil.solvers._fit import (
 from seedsoil.solvers.data import Dataset, load_dataset
 
 DATA = Path(__file__).parents[1] / "data"
-CSV_FILES = sorted(DATA.glob("*.csv"))
+# the tidy mouse data (data/clinical_targets.csv holds summary figures, a different table)
+CSV_FILES = [DATA / "canon2008_opgfc_bli.csv", DATA / "johnson2011_bone_za.csv"]
 
 
 # --------------------------------------------------------------------------------------
@@ -43,7 +44,7 @@ def _read(path):
 def test_loads_the_published_data_files(path):
     rows = _read(path)
     ds = load_dataset(path)
-    assert len(CSV_FILES) == 2 and len(ds) == len(rows)
+    assert len(ds) == len(rows) > 0
     assert set(ds.groups) == {r["expt_id"] for r in rows}
     assert set(ds.observables) == {r["observable"] for r in rows}
     assert ds.labels == {r["expt_id"]: r["alt_expt_id"] for r in rows}
