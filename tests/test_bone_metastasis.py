@@ -49,27 +49,14 @@ def test_full_model_with_doses_matches_scipy_lsoda():
     """The whole composite (352 states) under denosumab Q4W for one year, against scipy's
     LSODA on the model's own right-hand side, split at every dose: an independent
     integrator and dose handling (values relative to each state's range)."""
-    import jax
-    import jax.numpy as jnp
 
-    from .reference.scipy_piecewise import solve_piecewise
+    from .reference.scipy_piecewise import solve_model_with_boluses
 
     times = np.arange(0.0, 365.0, 28.0)  # days 0 .. 364
     doses = np.asarray(XGEVA.event_time)[:13]  # days 0 .. 336, all inside the horizon
     sol = simulate(MODEL, times, regimen=from_schedule(XGEVA_Q4W, part="denosumab", count=13), rtol=1e-9, atol=1e-12)
-    n, depot = MODEL.n_states, MODEL.state_layout["denosumab.depot"][0]
-    p = jnp.asarray(MODEL.params.values)
-
-    def field(t, y):
-        return MODEL.vector_field(t, y, p, jnp.concatenate([jnp.zeros(n), MODEL.input_vector(t, p)]))
-
-    def dose(t, y):
-        y[depot] += 120.0 * np.sum(doses == t)
-        return y
-
-    f, jac = jax.jit(field), jax.jit(jax.jacfwd(field, argnums=1))
-    ref = solve_piecewise(lambda t, y: np.asarray(f(t, y)), np.asarray(MODEL.y0), times, switches=doses,
-                          method="LSODA", rtol=1e-9, atol=1e-12, jump=dose, jac=lambda t, y: np.asarray(jac(t, y)))
+    ref = solve_model_with_boluses(MODEL, times, "denosumab.depot", doses, 120.0, method="LSODA", rtol=1e-9,
+                                   atol=1e-12)
     ys = np.asarray(sol.ys)
     scale = np.max(np.abs(ref), axis=0)
     assert ref.shape == ys.shape

@@ -10,7 +10,6 @@ import csv
 from pathlib import Path
 from types import SimpleNamespace
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -20,7 +19,7 @@ from seedsoil.models.bone._human_bone import derivatives, steady_state
 from seedsoil.models.drugs import PROLIA_Q6M, XGEVA_Q4W, ZOLEDRONIC_ACID_Q4W, ZOLEDRONIC_ACID_Q12W
 from seedsoil.solvers import from_schedule, infusion, simulate
 
-from .reference.scipy_piecewise import solve_piecewise
+from .reference.scipy_piecewise import solve_model_with_boluses
 
 DATA = Path(__file__).parents[1] / "data" / "clinical_targets.csv"
 with open(DATA) as _f:
@@ -257,19 +256,7 @@ def test_prolia_composite_matches_scipy_radau():
     times = np.arange(0.0, 366.0, 7.0)
     doses = np.array([0.0, PROLIA_Q6M.interval])
     sol = simulate(model, times, regimen=from_schedule(PROLIA_Q6M, part="dmab", count=2), rtol=1e-11, atol=1e-13)
-    n, depot = model.n_states, model.state_layout["dmab.depot"][0]
-    p = jnp.asarray(model.params.values)
-
-    def field(t, y):
-        return model.vector_field(t, y, p, jnp.concatenate([jnp.zeros(n), model.input_vector(t, p)]))
-
-    def dose(t, y):
-        y[depot] += 60.0 * np.sum(doses == t)
-        return y
-
-    f, jac = jax.jit(field), jax.jit(jax.jacfwd(field, argnums=1))
-    ref = solve_piecewise(lambda t, y: np.asarray(f(t, y)), np.asarray(model.y0), times, switches=doses,
-                          method="Radau", rtol=1e-11, atol=1e-13, jump=dose, jac=lambda t, y: np.asarray(jac(t, y)))
+    ref = solve_model_with_boluses(model, times, "dmab.depot", doses, 60.0, method="Radau", rtol=1e-11, atol=1e-13)
     bone = slice(0, human_bone().n_states)
     ys = np.asarray(sol.ys)
     np.testing.assert_allclose(ys[:, bone], ref[:, bone], rtol=1e-6)
