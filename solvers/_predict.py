@@ -93,6 +93,16 @@ def _wald_draws(result: FitResult, n_draws: int, rng: np.random.Generator) -> np
     return rng.multivariate_normal(result.u, cov, size=n_draws, method="eigh")
 
 
+def _batched_nll(prob: FitProblem):
+    """The problem's negative log-likelihood over a batch of u vectors, compiled once per
+    problem (kept on the problem, as its objectives are)."""
+    fn = getattr(prob, "_batched_nll", None)
+    if fn is None:
+        fn = jax.jit(jax.vmap(prob.objective("forward").nll_u))
+        prob._batched_nll = fn
+    return fn
+
+
 def _region_boundary(result: FitResult, level: float, n_dirs: int, rng: np.random.Generator,
                      iterations: int = 20) -> np.ndarray:
     """Points on the boundary of the likelihood confidence region
@@ -111,7 +121,7 @@ def _region_boundary(result: FitResult, level: float, n_dirs: int, rng: np.rando
     d = rng.standard_normal((n_dirs, m))
     d /= np.linalg.norm(d, axis=1, keepdims=True)
     steps = (d * scale) @ V.T  # (n_dirs, m): displacement per unit of s; s = sqrt(thr) on the Wald ellipsoid
-    nll = jax.jit(jax.vmap(prob.objective("forward").nll_u))
+    nll = _batched_nll(prob)
 
     def delta(s):
         u = np.clip(u0 + s[:, None] * steps, lo, hi)

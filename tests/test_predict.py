@@ -162,3 +162,13 @@ def test_posterior_predictive_band_agrees_with_wald_on_a_near_linear_problem(gom
         # flat priors and a near-Gaussian likelihood: the posterior predictive interval is the
         # Wald prediction interval, up to the Monte Carlo error of 300 draws (~10 %)
         np.testing.assert_allclose(b.high - b.low, w.high - w.low, rtol=0.2)
+
+
+def test_a_second_profile_band_compiles_nothing_new(gompertz_fit):
+    from seedsoil.solvers._predict import _batched_nll
+
+    forecast(gompertz_fit, TIMES, band="profile", n_draws=16)
+    fn = _batched_nll(gompertz_fit.problem)
+    size = fn._cache_size()
+    forecast(gompertz_fit, TIMES, band="profile", n_draws=16, seed=1)
+    assert _batched_nll(gompertz_fit.problem) is fn and fn._cache_size() == size
