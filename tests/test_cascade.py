@@ -148,6 +148,26 @@ def test_resection_lowers_ctcs_and_later_metastases():
     assert float(resected["n_metastases"][-1].sum()) < 0.5 * float(untreated["n_metastases"][-1].sum())
 
 
+def test_complete_resection_and_total_burden():
+    """A complete resection (residual 0) leaves no primary and no shedding from it, and the
+    total burden is exactly the sum of its parts (primary, metastatic and dormant cells)."""
+    times = np.linspace(0.0, 3 * 365.0, 37)
+    untreated = simulate(BREAST, times)
+    complete = simulate(BREAST, times, regimen=scale("P", 30.0, 0.0))
+    after = times > 30
+    assert np.all(np.asarray(complete["primary"])[after] == 0.0)
+    for sol in (untreated, complete):
+        parts = (np.asarray(sol["primary"]) + np.asarray(sol["metastatic_burden"]).sum(-1)
+                 + np.asarray(sol["dormant_cells"]).sum(-1))
+        np.testing.assert_allclose(np.asarray(sol["total_burden"]), parts, rtol=1e-12)
+    # CTCs collapse with the primary; later only the growing metastases shed (they re-seed
+    # the blood), so CTCs return slowly but stay a small fraction of the untreated level
+    ratio = np.asarray(complete["ctc_per_7_5ml"]) / np.asarray(untreated["ctc_per_7_5ml"])
+    assert np.all(ratio[(times > 60) & (times <= 365)] < 1e-4) and np.all(ratio[times > 60] < 0.05)
+    assert np.all(np.diff(ratio[times > 60]) > 0)
+    assert float(complete["total_burden"][-1]) < 0.05 * float(untreated["total_burden"][-1])
+
+
 @pytest.mark.parametrize("name", ["inflammation", "immunosuppression"])
 def test_inputs_raise_awakening(name):
     times = np.linspace(0.0, 2 * 365.0, 25)

@@ -106,6 +106,7 @@ class Cascade(Model):
             "n_detectable": metastases.number_above(y.n, grid, p.x_detect),
             "founding_rate": f["founding"],
             "seeding_efficiency": y.founded_total / jnp.maximum(y.shed_total, 1.0),
+            "total_burden": y.P + jnp.sum(f["burden"], axis=-1) + jnp.sum(y.D, axis=-1),
         }
 
 
@@ -136,6 +137,10 @@ def _observables(organ_names):
         Observable("n_detectable", "1", "metastases larger than x_detect per organ", (O,), **axis),
         Observable("founding_rate", "1/day", "new metastases per day per organ", (O,), **axis),
         Observable("seeding_efficiency", "1", "metastases founded per cell shed so far"),
+        Observable("total_burden", "cells",
+                   "tumour cells in the body: primary + overt metastases + dormant DTCs, all organs (CTCs, "
+                   "~1e2-1e4 cells, left out); ~1e12 cells (~1 kg at 1e9 cells/g; Del Monte 2009, Cell Cycle 8:505) "
+                   "is a lethal burden"),
     )
 
 
