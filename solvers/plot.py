@@ -74,6 +74,17 @@ def _with_unit(label: str, unit: str | None) -> str:
     return f"{label} [{unit}]" if unit else label
 
 
+def _data_unit(data, observable: str) -> str:
+    """The unit of ``observable`` in a Dataset; "" without data, for an observable it lacks,
+    or where its groups disagree."""
+    if data is None or observable not in data.observables:
+        return ""
+    try:
+        return data.units_of(observable)
+    except ValueError:
+        return ""
+
+
 def _axis_entries(spec, entry: int | None) -> tuple[str, tuple[str, ...], int | None]:
     """``(title, entry labels to draw, entry)`` of a resolved output: one entry's title, or
     the labels of the first axis of an array-valued output (declared, else indices)."""
@@ -382,12 +393,8 @@ def fitted(
             bottom.plot(t, resid[sel], "o", ms=4, color=colour)
         for level, style in ((0.0, "-"), (2.0, "--"), (-2.0, "--")):
             bottom.axhline(level, color="grey", lw=0.8, ls=style)
-        try:
-            unit = data.units_of(o)
-        except ValueError:
-            unit = ""
         top.set_title(o, fontsize=10)
-        top.set_ylabel(_with_unit(o, unit))
+        top.set_ylabel(_with_unit(o, _data_unit(data, o)))
         bottom.set_ylabel("standardised residual")
         bottom.set_xlabel(TIME_LABEL)
         if legend and j == 0:
@@ -451,14 +458,8 @@ def forecast(
                 if sel.any():
                     ax.errorbar(data.time[sel], data.value[sel], data.stderr[sel], fmt="o", ms=4, capsize=2,
                                 color=colour)
-        unit = ""
-        if data is not None and o in data.observables:
-            try:
-                unit = data.units_of(o)
-            except ValueError:
-                unit = ""
         ax.set_title(o, fontsize=10)
-        ax.set_ylabel(_with_unit(o, unit))
+        ax.set_ylabel(_with_unit(o, _data_unit(data, o)))
         ax.set_xlabel(TIME_LABEL)
         if legend and j == 0:
             ax.legend(fontsize=7)
