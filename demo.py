@@ -5,7 +5,7 @@ with the published drug (BIOMD0000000403: from day 600 the drug slows tumour gro
 osteoblast removal). Middle row: the cascade model (breast preset) over five years,
 untreated and with the primary resected at day 30: primary tumour, CTCs per 7.5 mL of
 blood, dormant DTCs and overt metastatic burden per organ. Third row: the same cascade
-coupled to the bone vicious cycle and the two bone drugs (``seedsoil.models.bone_metastasis``),
+coupled to the human bone-remodelling core and the two bone drugs (``seedsoil.models.bone_metastasis``),
 untreated vs denosumab 120 mg Q4W vs zoledronic acid 4 mg Q4W. Every panel is drawn by
 ``seedsoil.plot.trajectories``. Writes one PNG figure.
 
@@ -62,8 +62,8 @@ def drug_row(axes, days: float) -> dict:
         "zoledronic acid 4 mg Q4W": from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", count=doses),
     }
     runs = {name: simulate(model, times, regimen=reg) for name, reg in regimens.items()}
-    outputs = ["cascade.metastatic_burden[bone]", "bone.bone_volume", "bone.CTX", "cascade.ctc_per_7_5ml"]
-    seedsoil.plot.trajectories(runs, model, outputs, axes=axes, logy=[outputs[0], "bone.CTX"])
+    outputs = ["cascade.metastatic_burden[bone]", "bone.bone_mass", "bone.uNTx", "cascade.ctc_per_7_5ml"]
+    seedsoil.plot.trajectories(runs, model, outputs, axes=axes, logy=[outputs[0]])
     axes[0].set_ylim(bottom=1.0)
     return runs
 
@@ -80,7 +80,7 @@ def main(argv=None) -> str:
     rows = fig.subfigures(3, 1)
     titles = ("Ayati et al. 2010: bone remodeling with myeloma, untreated vs the published drug",
               "cascade, breast preset: untreated vs primary resected at day 30 (per organ: solid vs dashed)",
-              "breast cascade + bone vicious cycle + bone drugs (primary left in place)")
+              "breast cascade + human bone core + bone drugs (primary left in place)")
     for row, title in zip(rows, titles):
         row.suptitle(title, x=0.01, ha="left", fontsize=10)
     bone = bone_row(rows[0].subplots(1, 4), args.days)
@@ -96,8 +96,8 @@ def main(argv=None) -> str:
         print(f"cascade, {title:>15}: detectable metastases at day {args.cascade_days:g}: "
               + ", ".join(f"{o} {v:.1f}" for o, v in zip(cascade("breast").organs, visible)))
     for title, sol in drugs.items():
-        print(f"bone disease, {title:>24}: bone volume {float(sol['bone.bone_volume'][-1]):5.1f} %, "
-              f"CTX {float(sol['bone.CTX'][-1]):7.0f} % at day {args.disease_days:g}")
+        print(f"bone disease, {title:>24}: bone mass {float(sol['bone.bone_mass'][-1]):5.1f} %, "
+              f"uNTx {float(sol['bone.uNTx'][-1]):6.1f} nmol BCE/mmol Cr at day {args.disease_days:g}")
     print(f"figure written to {args.out}")
     return args.out
 

@@ -100,7 +100,7 @@ if MODEL_NAME == "full":
     MODEL = bone_metastasis("breast")
     PERTURBED = ("cascade.r_P", "cascade.shed_rate", "cascade.a_met[bone]", "cascade.kappa[bone]", "bone.g_T",
                  "denosumab.CL")
-    OUT = ("cascade.metastatic_burden", "bone.bone_volume", "bone.CTX")
+    OUT = ("cascade.metastatic_burden", "bone.bone_mass", "bone.uNTx")
     BONE = MODEL.part("cascade").organs.index("bone")  # the burden observable is per organ
 elif MODEL_NAME == "bone-drugs":
     MODEL = bone_drugs()
@@ -403,11 +403,11 @@ def main() -> None:
     for n in a.memory:
         code = f"""
             import json, resource, tempfile, numpy as np
-            from bench.bench_full import MODEL as m
+            from bench.bench_full import MODEL as m, OUT
             from seedsoil.solvers import sweep
             v = np.repeat(np.asarray(m.params.values)[None], {n}, 0)
             with tempfile.TemporaryDirectory() as d:
-                r = sweep(m, np.linspace(0.0, {a.memory_days}, 5), v, keep=("bone.bone_volume",), chunk_size=1000,
+                r = sweep(m, np.linspace(0.0, {a.memory_days}, 5), v, keep=(OUT[1],), chunk_size=1000,
                           out=d, keep_in_memory=False)
             print(json.dumps(dict(peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                                   ok=int(r.ok.sum()))))

@@ -25,6 +25,7 @@ Time is in days throughout.
 from __future__ import annotations
 
 import abc
+import dataclasses
 import difflib
 import functools
 import math
@@ -705,6 +706,27 @@ class Model(eqx.Module):
     def with_params(self, **new: Any) -> Model:
         """A copy of the model with some default parameter values changed."""
         return eqx.tree_at(lambda m: m.params, self, self.params.replace_named(new, owner=self.name))
+
+    def with_calibration(self, values: Mapping[str, Any], source: str) -> Model:
+        """A copy with the named parameters set to calibrated ``values`` and their declared
+        ``source`` saying so: a whole parameter (``"r_P"``) gets ``source`` as its source
+        (its published source kept after "before: ") and the value as its default; an entry
+        of an array parameter (``"kappa[bone]"``) gets ``"kappa[bone]: <source>"`` added to
+        the array's source. ``source`` names what was fitted to what, e.g. ``"fitted to
+        zhang2017_vdt (notebooks/04_human_calibration.py)"``."""
+        model = self.with_params(**values)
+        specs = list(model.params.specs)
+        for name in values:
+            resolve_name(specs, name, kind="parameter", owner=self.name)  # a clear error for a bad name
+            i = next(k for k, s in enumerate(specs) if s.name == _split_entry(name)[0])
+            spec = specs[i]
+            if _split_entry(name)[1] is None and spec.shape == ():
+                specs[i] = dataclasses.replace(spec, value=float(model.params[name]),
+                                               source=f"{source}; before: {spec.source}")
+            else:
+                specs[i] = dataclasses.replace(spec, source=f"{spec.source}; {name}: {source}")
+        params = Params(values=model.params.values, specs=tuple(specs))
+        return eqx.tree_at(lambda m: m.params, model, params)
 
     def with_y0(self, **new: Any) -> Model:
         """A copy of the model with some initial states changed, by name."""

@@ -14,9 +14,9 @@
 # %% [markdown]
 # # Sensitivity: what decides metastatic burden and bone loss at five years?
 #
-# Breast preset of `seedsoil.models.bone_metastasis` (cascade + bone vicious cycle; no drug),
-# untreated for five years. We screen sixteen parameters of seeding, dormancy, growth in
-# bone and the vicious cycle with **Morris** elementary effects, then compute **Sobol**
+# Breast preset of `seedsoil.models.bone_metastasis` (cascade + human bone-remodelling core;
+# no drug), untreated for five years. We screen sixteen parameters of seeding, dormancy,
+# growth in bone and the tumour's coupling to bone with **Morris** elementary effects, then compute **Sobol**
 # first-order and total indices for the top ones. Every evaluation goes through
 # `seedsoil.solvers.sweep` (one compiled, vmapped solve per chunk); the analyses are SALib's.
 #
@@ -44,16 +44,17 @@ DEFAULTS = dict(zip(MODEL.params.flat_names(), np.asarray(MODEL.params.values)))
 SCREENED = [
     "cascade.r_P", "cascade.shed_rate", "cascade.viable_fraction", "cascade.k_NK", "cascade.platelet_S",
     "cascade.chi_S", "cascade.mu_D", "cascade.kappa[bone]", "cascade.immune[bone]", "cascade.a_met[bone]",
-    "cascade.w[bone]", "cascade.reseed", "bone.rho_P", "bone.g_P", "bone.g_T", "bone.k_z",
+    "cascade.w[bone]", "cascade.reseed", "bone.rho_P", "bone.r_max", "bone.g_T", "bone.k_z",
 ]
 RANGES = {name: (DEFAULTS[name] / 2.0, DEFAULTS[name] * 2.0) for name in SCREENED}
 
 OUTPUTS = {  # one number per member, read from the sweep result
     "bone burden (log10 cells)": lambda r: np.log10(1.0 + r["cascade.metastatic_burden"][:, -1, BONE]),
     "all metastases (log10 cells)": lambda r: np.log10(1.0 + r["cascade.metastatic_burden"][:, -1].sum(axis=-1)),
-    "bone loss (% of baseline)": lambda r: 100.0 - r["bone.bone_volume"][:, -1],
+    "bone loss (% of baseline)": lambda r: 100.0 - r["bone.bone_mass"][:, -1],
+    "uNTx (nmol BCE/mmol Cr)": lambda r: r["bone.uNTx"][:, -1],
 }
-KEEP = ("cascade.metastatic_burden", "bone.bone_volume")
+KEEP = ("cascade.metastatic_burden", "bone.bone_mass", "bone.uNTx")
 print(f"horizon {DAYS:.0f} days; {len(SCREENED)} parameters screened")
 
 # %% [markdown]

@@ -16,8 +16,8 @@
 #
 # Breast cancer, five years from diagnosis (day 0), with the full model of
 # `seedsoil.models.bone_metastasis`: the metastatic cascade (primary, CTCs, four organs,
-# dormancy, size-structured metastases) coupled to the bone vicious cycle and to the
-# pharmacokinetics of denosumab and zoledronic acid.
+# dormancy, size-structured metastases) coupled to the human bone-remodelling core (markers in
+# clinical units) and to the pharmacokinetics of denosumab and zoledronic acid.
 #
 # Arms: untreated, zoledronic acid 4 mg IV Q4W, zoledronic acid 4 mg Q12W, denosumab
 # 120 mg SC Q4W; each started at diagnosis or at the first *detectable* bone metastasis,
@@ -99,12 +99,12 @@ def pick(drug, when, surgery):
 
 
 # %% [markdown]
-# ## Bone burden, bone volume, CTCs
+# ## Bone burden, bone mass, urinary NTx, CTCs
 # Solid: started at diagnosis; dashed: started at the first detectable bone metastasis.
 # Primary in place (top) vs resected on day 30 (bottom).
 
 # %%
-panels = ["cascade.metastatic_burden[bone]", "bone.bone_volume", "bone.CTX", "cascade.ctc_per_7_5ml"]
+panels = ["cascade.metastatic_burden[bone]", "bone.bone_mass", "bone.uNTx", "cascade.ctc_per_7_5ml"]
 colours = dict(zip(DRUGS, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
 arms = [(drug, when) for drug in DRUGS for when in STARTS]
 fig = plt.figure(figsize=(17, 8.5), layout="constrained")
@@ -115,7 +115,7 @@ for sub, surgery in zip(fig.subfigures(2, 1), SURGERY):
         runs, MODEL, panels, axes=row, members=[pick(drug, when, surgery) for drug, when in arms],
         labels=[f"{drug}, {when}" for drug, when in arms],
         styles=[{"color": colours[drug], "ls": "-" if when == "at diagnosis" else "--"} for drug, when in arms],
-        marks={"first detectable bone metastasis": T_BONE}, logy=[panels[0], panels[2]],
+        marks={"first detectable bone metastasis": T_BONE}, logy=[panels[0]],
         legend=surgery == "primary in place")
     row[0].set_ylim(bottom=1.0)
 
@@ -140,7 +140,8 @@ fig.tight_layout()
 
 # %%
 burden = np.asarray(runs["cascade.metastatic_burden"])[:, -1, BONE]
-volume = np.asarray(runs["bone.bone_volume"])[:, -1]
+volume = np.asarray(runs["bone.bone_mass"])[:, -1]
+untx = np.asarray(runs["bone.uNTx"])[:, -1]
 for i, (drug, when, surgery) in enumerate(labels):
     print(f"{drug:>22} | {when:>24} | {surgery:>16} | bone burden {burden[i]:9.3g} cells | "
-          f"bone volume {volume[i]:6.1f} %")
+          f"bone mass {volume[i]:6.1f} % | uNTx {untx[i]:5.1f} nmol BCE/mmol Cr")

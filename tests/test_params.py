@@ -58,3 +58,21 @@ def test_table_lists_units_and_sources():
     text = lemaire2004().params.table()
     assert "K_LP" in text and "pM/pM" in text and "Lemaire et al. 2004" in text
     assert "BIOMD0000000402" in ayati2010().describe()
+
+
+def test_with_calibration_sets_values_and_says_where_they_come_from():
+    from seedsoil.models import cascade
+
+    base = cascade("breast", n_bins=8)
+    m = base.with_calibration({"r_P": 5e-4, "kappa[bone]": 3e-8}, "fitted to target_x (notebook y)")
+    assert float(m.params["r_P"]) == 5e-4 and m.params.spec("r_P").value == 5e-4
+    assert m.params.spec("r_P").source.startswith("fitted to target_x (notebook y); before: ")
+    assert base.params.spec("r_P").source in m.params.spec("r_P").source
+    kappa = np.asarray(m.params["kappa"])
+    assert kappa[0] == 3e-8 and np.all(kappa[1:] == np.asarray(base.params["kappa"])[1:])
+    assert m.params.spec("kappa").source.endswith("; kappa[bone]: fitted to target_x (notebook y)")
+    assert base.params.spec("r_P").source == cascade("breast", n_bins=8).params.spec("r_P").source  # a copy
+    with pytest.raises(ValueError, match="r_Q"):
+        base.with_calibration({"r_Q": 1.0}, "x")
+    with pytest.raises(ValueError, match="outside its bounds"):
+        base.with_calibration({"r_P": -1.0}, "x")

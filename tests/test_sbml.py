@@ -122,6 +122,31 @@ def test_composite_bone_model_with_denosumab_and_zoledronic_acid():
     assert worst < RTOL
 
 
+def test_human_bone_core_with_both_drugs_and_a_tumour():
+    """The human bone core of ``bone_metastasis`` (max(), saturating tumour terms) with
+    denosumab 120 mg Q4W, zoledronic acid 4 mg and a tumour burden set by an infusion."""
+    from seedsoil.models import human_bone
+
+    model = compose({"pk": denosumab("bone_metastases"), "za": zoledronic_acid(), "bone": human_bone()},
+                    [Link("pk", "RANKL_occupancy", "bone", "rankl_inhibition"),
+                     Link("za", "osteoclast_kill", "bone", "za_effect")])
+    reg = (from_schedule(XGEVA_Q4W, part="pk", count=2) + from_schedule(ZOLEDRONIC_ACID_Q4W, part="za", count=1)
+           + infusion("bone.tumour_cells", 3e11, 0.0, np.inf))
+    worst, _ = round_trip(model, np.linspace(0.0, 56.0, 29), regimen=reg)
+    assert worst < RTOL
+
+
+def test_bone_metastasis_in_libroadrunner():
+    """The whole default bone_metastasis (cascade, human bone core, both drug PKs; 8 size
+    bins) with a denosumab dose, a year in libroadrunner against simulate."""
+    from seedsoil.models import bone_metastasis
+
+    model = bone_metastasis("breast", n_bins=8)
+    reg = from_schedule(XGEVA_Q4W, part="denosumab", count=2)
+    worst, _ = round_trip(model, np.linspace(0.0, 365.0, 25), regimen=reg, rr_rtol=1e-12, rr_atol=1e-24, tight=True)
+    assert worst < RTOL
+
+
 def test_sbml_content_names_units_and_events():
     import libsbml
 

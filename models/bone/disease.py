@@ -1,5 +1,5 @@
-"""Metastatic bone disease: the cascade, the bone vicious cycle and both bone drugs as one
-model (``seedsoil.models.compose``), with ONE tumour in bone.
+"""Metastatic bone disease: the cascade, a human bone-remodelling core and both bone drugs
+as one model (``seedsoil.models.compose``), with ONE tumour in bone.
 
 Parts and links::
 
@@ -11,19 +11,27 @@ Parts and links::
 Dose ``"denosumab.depot"`` (mg SC) and ``"za.plasma"`` (mg IV infusion); the schedules of
 ``seedsoil.models.drugs`` do it with ``from_schedule(XGEVA_Q4W, part="denosumab", ...)``.
 
-Scaling (assumption): the vicious cycle was calibrated on mouse tibiae, where ~1e6 tumour
-cells give its reference PTHrP output (``T_ref``); in a human skeleton, about three orders
-of magnitude larger, the same osteolytic drive needs ~1e9 cells (1 g), so ``T_ref = 1e9``;
-and the matrix feedback may at most double the growth rate of bone metastases
-(``g_T = 0.25``: the TGF-beta signal s is at most ~4), where the mouse-calibrated g_T = 1
-would let a 5-year untreated breast preset grow 1e14 cells in bone. Human bone turns over
-about a hundred times more slowly than a young mouse's tibia: ``k_z = 0.02 %/day`` gives
-the ~+9% lumbar-spine bone density over three years of denosumab with resorption
-suppressed ~90% (Cummings et al. 2009, NEJM 361:756, FREEDOM), where the mouse value
-2.28 %/day would add hundreds of percent. Osteoclasts die when RANKL is withdrawn at
-``k_RL = 0.65/day``, which makes serum CTX fall 85% by day 3 after denosumab 60 mg (Prolia
-US label, section 12.2: "approximately 85% by 3 days, with maximal reductions occurring by
-1 month"); without it the fall takes about four weeks.
+The bone part (``bone=``):
+
+* ``"human"`` (default): :func:`seedsoil.models.bone.human_bone`, the reduced Peterson &
+  Riggs 2010 core calibrated to clinical figures (denosumab 60 mg and 120 mg, zoledronic acid
+  4 mg, FREEDOM bone density) with its tumour coupling set so that urinary NTx stays in the
+  clinical range as bone burden grows (64-150 nmol BCE/mmol Cr at a lethal-range burden; its
+  module docstring has the table). Read-outs: ``bone.CTX`` (ng/mL), ``bone.CTX_pct``,
+  ``bone.uNTx`` (nmol BCE/mmol Cr, Coleman 2005's categories), ``bone.uNTx_pct``,
+  ``bone.P1NP``, ``bone.bone_mass`` (% of baseline).
+* ``"vicious_cycle"``: the mouse-calibrated vicious cycle scaled to human size by the stated
+  assumptions of :data:`HUMAN_BONE` (the model before the human core; kept for comparison:
+  its CTX rises by orders of magnitude with burden, which patients do not show).
+
+Natural history of the breast preset (``preset="breast"``, :data:`NATURAL_HISTORY`): the
+primary's growth rate ``r_P`` and the awakening rate of dormant cells in bone
+``kappa[bone]`` are fitted (``notebooks/04_human_calibration.py``) to the median volume
+doubling time of primary breast cancers (zhang2017_vdt: 164 days) and the median time from
+diagnosis to bone metastasis (martin2012_latency: 35 months), read as the time at which the
+expected number of detectable bone metastases is ln 2 (metastases are founded as a Poisson
+process, so half of such patients have one by then). Other presets keep the cascade's
+defaults. The lethal tumour burden is ~1e12 cells (``cascade.total_burden``).
 
 Solver: zoledronic acid's 0.24-h phase is stiff, but the cascade's ~340 states make each
 implicit step costly; the explicit default (Tsit5) solves 5 years with monthly doses in
@@ -38,22 +46,50 @@ from .._compose import Composite, Link, compose
 from ..drugs import denosumab, zoledronic_acid
 from ..metastasis import cascade
 from ..metastasis.model import _UNSET, _deprecated_organs
+from ._human_bone import human_bone
 from ._vicious_cycle import vicious_cycle
 
-#: Human values for the mouse-calibrated vicious cycle (module docstring; each an assumption
-#: or a fit to a human label statement).
+#: Human values for the mouse-calibrated vicious cycle (``bone="vicious_cycle"``). Scaling
+#: (assumptions): the vicious cycle was calibrated on mouse tibiae, where ~1e6 tumour cells
+#: give its reference PTHrP output (``T_ref``); in a human skeleton, about three orders of
+#: magnitude larger, the same osteolytic drive needs ~1e9 cells (1 g), so ``T_ref = 1e9``;
+#: the matrix feedback may at most double the growth rate of bone metastases (``g_T =
+#: 0.25``); human bone turns over about a hundred times more slowly than a young mouse's
+#: tibia: ``k_z = 0.02 %/day`` gives the ~+9 % lumbar-spine bone density over three years of
+#: denosumab (Cummings et al. 2009, NEJM 361:756, FREEDOM); osteoclasts die when RANKL is
+#: withdrawn at ``k_RL = 0.65/day``, which makes serum CTX fall 85 % by day 3 after
+#: denosumab 60 mg (Prolia US label, section 12.2).
 HUMAN_BONE = dict(T_ref=1e9, g_T=0.25, k_z=0.02, k_RL=0.65)
+
+#: Breast natural history (module docstring): values fitted in
+#: notebooks/04_human_calibration.py, and what they were fitted to.
+NATURAL_HISTORY = {"r_P": 5.279e-4, "kappa[bone]": 2.402e-8}
+NATURAL_HISTORY_SOURCE = {
+    "r_P": "fitted to zhang2017_vdt (median primary volume doubling time 164 days, Zhang et al. 2017, Med Sci "
+           "Monit 23:3147; data/clinical_targets.csv) in notebooks/04_human_calibration.py",
+    "kappa[bone]": "fitted to martin2012_latency (median 35 months from diagnosis to bone metastasis, Martin et "
+                   "al. 2012, Clin Cancer Res 18:4841; data/clinical_targets.csv) as n_detectable[bone] = ln 2, "
+                   "in notebooks/04_human_calibration.py",
+}
+BONE_CORES = ("human", "vicious_cycle")
 
 
 def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = None, n_bins: int = 64, *,
-                    organs_: Any = _UNSET) -> Composite:
-    """The cascade of ``preset`` coupled to the bone vicious cycle, denosumab and zoledronic
-    acid (module docstring). ``organs`` must include ``"bone"`` (``organs_``: its deprecated
-    spelling, with a ``DeprecationWarning``)."""
+                    bone: str = "human", organs_: Any = _UNSET) -> Composite:
+    """The cascade of ``preset`` coupled to a bone model, denosumab and zoledronic acid
+    (module docstring). ``organs`` must include ``"bone"`` (``organs_``: its deprecated
+    spelling, with a ``DeprecationWarning``); ``bone`` is ``"human"`` (the calibrated human
+    core, default) or ``"vicious_cycle"`` (the mouse vicious cycle scaled by
+    :data:`HUMAN_BONE`)."""
+    if bone not in BONE_CORES:
+        raise ValueError(f"unknown bone model {bone!r}; choose one of {BONE_CORES}")
     spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins)
     if "bone" not in spread.organs:
         raise ValueError(f"bone_metastasis needs the 'bone' organ; organs: {spread.organs}")
-    bone = vicious_cycle(tumour="input").with_params(**HUMAN_BONE)
+    if preset == "breast":
+        for name, value in NATURAL_HISTORY.items():
+            spread = spread.with_calibration({name: value}, NATURAL_HISTORY_SOURCE[name])
+    bone = human_bone() if bone == "human" else vicious_cycle(tumour="input").with_params(**HUMAN_BONE)
     return compose(
         {"cascade": spread, "bone": bone, "denosumab": denosumab("bone_metastases"), "za": zoledronic_acid()},
         [

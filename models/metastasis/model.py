@@ -96,6 +96,7 @@ class Cascade(Model):
         grid = f["grid"]
         return {
             "primary": y.P,
+            "primary_doubling_time": primary.doubling_time(self.growth_law, y.P, p),
             "metastatic_burden": f["burden"],
             "dormant_cells": y.D,
             "ctc_per_7_5ml": ctc.per_7_5ml(f["S"], f["K"], p),
@@ -127,6 +128,8 @@ def _observables(organ_names):
     axis = dict(dims=("organ",), labels=tuple(organ_names))  # per-organ outputs carry the organ axis
     return (
         Observable("primary", "cells", "primary tumour burden"),
+        Observable("primary_doubling_time", "days", "volume doubling time of the primary at its current size "
+                   "(ln 2 over the specific growth rate; primary.doubling_time)"),
         Observable("metastatic_burden", "cells", "overt metastatic burden per organ", (O,), **axis),
         Observable("dormant_cells", "cells", "dormant DTCs per organ", (O,), **axis),
         Observable("ctc_per_7_5ml", "cells/7.5 mL", "CTCs (singles + cells in clusters) per 7.5 mL of blood"),

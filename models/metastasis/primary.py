@@ -46,3 +46,13 @@ def growth(law: str, P, p):
     if law == "power":
         return p.r_P * jnp.maximum(P, 0.0) ** p.gamma_P
     raise ValueError(f"unknown growth law {law!r}; choose one of {GROWTH_LAWS}")
+
+
+def doubling_time(law: str, P, p):
+    """Volume doubling time (days) at size ``P``: ln 2 over the specific growth rate
+    (dP/dt) / P, the quantity clinical series report from two mammograms (Zhang et al. 2017,
+    Med Sci Monit 23:3147: median 164 days). Evaluated at ``max(P, 1)`` cell, so that it stays
+    defined after a complete resection; where the tumour does not grow (at or above its
+    plateau) the specific rate is floored at 1e-12/day, i.e. a doubling time of ~7e11 days."""
+    size = jnp.maximum(P, 1.0)
+    return jnp.log(2.0) / jnp.maximum(growth(law, size, p) / size, 1e-12)
