@@ -112,13 +112,13 @@ CONDITIONS = [Condition(g, regimen=reg) for g, (_, reg) in ARMS.items()]
 # | id | figure (source) | arm, day | value +/- sd | sd |
 # |---|---|---|---|---|
 # | prolia_ctx_d3 | CTX about -85 % on day 3 (Prolia US label 12.2) | prolia_stop, 3 | 15 +/- 5 | stated |
-# | prolia_ctx_m6 | CTX -80 to -45 % at the end of the 6-month interval (Prolia label) | prolia_stop, 182 | 37.5 +/- 8.75 | range |  # noqa: E501
-# | prolia_offset | after stopping, resorption markers 40-60 % above pre-treatment (Prolia label) | prolia_stop, 809 | 150 +/- 5 | range |  # noqa: E501
-# | prolia_offset (return) | back near baseline 12 months after the missed dose | prolia_stop, 1095 | 100 +/- 10 | stated |  # noqa: E501
+# | prolia_ctx_m6 | CTX -80 to -45 % at end of interval (Prolia) | prolia_stop, 182 | 37.5 +/- 8.75 | range |
+# | prolia_offset | after stopping, markers 40-60 % above baseline (Prolia) | prolia_stop, 809 | 150 +/- 5 | range |
+# | prolia_offset (return) | near baseline 12 months after the missed dose | prolia_stop, 1095 | 100 +/- 10 | stated |
 # | xgeva_untx_w1 | uNTx median -82 % at week 1 (Xgeva US label 12.2) | xgeva, 7 | 18 +/- 5 | stated |
 # | xgeva_untx_m3 | uNTx about -80 % at month 3 (Xgeva label) | xgeva, 84 | 20 +/- 5 | stated |
 # | za_untx_m3 | uNTx about -70 %, band -85 to -55 %, week 13 (Stopeck 2010, recalled) | za, 84 | 30 +/- 7.5 | band |
-# | freedom_bmd_ls_3y | lumbar-spine BMD +9.2 % at 36 months (Cummings 2009, recalled) | prolia_cont, 1095 | 109.2 +/- 0.5 | stated |  # noqa: E501
+# | freedom_bmd_ls_3y | lumbar-spine BMD +9.2 % at 36 months | prolia_cont, 1095 | 109.2 +/- 0.5 | stated |
 #
 # **The rebound needs a day.** The label says how high resorption rises after stopping, not
 # when. `fit` compares the model with a figure at a stated time, so the peak is placed on day
@@ -340,7 +340,8 @@ for tumour in (0.0, 1e11, 1e12):
 #   +/- 2 sd of patients, so the interval of `r_P` below is one for a patient of that series,
 #   not for its median.
 # * **martin2012_latency**: time from diagnosis to a bone metastasis with the primary not
-#   resected, median 35 months, quartiles 9-75 (Martin et al. 2012, Clin Cancer Res 18:4841). Metastases are founded as a Poisson process in  # noqa: E501
+#   resected, median 35 months, quartiles 9-75 (Martin et al. 2012, Clin Cancer Res 18:4841).
+#   Metastases are founded as a Poisson process in
 #   the model, so a patient is free of detectable bone metastases at time t with probability
 #   `exp(-N(t))`, `N` = `n_detectable[bone]` (metastases above `x_detect` = 1e8 cells). The
 #   median patient has `exp(-N) = 1/2` at the median latency: `n_detectable[bone] = ln 2` on day
