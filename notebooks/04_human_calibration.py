@@ -120,6 +120,8 @@ CONDITIONS = [Condition(g, regimen=reg) for g, (_, reg) in ARMS.items()]
 # | za_untx_m3 | uNTx about -70 %, band -85 to -55 %, week 13 (Stopeck 2010, recalled) | za, 84 | 30 +/- 7.5 | band |
 # | freedom_bmd_ls_3y | lumbar-spine BMD +9.2 % at 36 months | prolia_cont, 1095 | 109.2 +/- 0.5 | stated |
 #
+# FREEDOM: Cummings et al. 2009, N Engl J Med 361:756 (recalled; `freedom_bmd_ls_3y` in data/clinical_targets.csv).
+#
 # **The rebound needs a day.** The label says how high resorption rises after stopping, not
 # when. `fit` compares the model with a figure at a stated time, so the peak is placed on day
 # 809, where the module's scipy calibration (which fitted the peak's height wherever it
