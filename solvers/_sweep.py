@@ -8,6 +8,12 @@ outputs are kept, so memory grows with N times the kept outputs, not with the so
 internal state. Failed members never poison the others: they are reported by index with
 their reason, and their outputs are NaN.
 
+The regimen is one for all members, or one per member: a :class:`~seedsoil.solvers.Regimen`
+whose arrays carry a leading axis of N (same events, each member's own dose times and
+amounts, e.g. a virtual patient starting treatment on their own day). Each chunk then gets
+its members' rows, padded like the parameter values, so one compiled function still serves
+the whole sweep.
+
 Beyond that:
 
 * **Labelled results.** :meth:`SweepResult.to_xarray` gives an :class:`xarray.Dataset`
@@ -37,6 +43,7 @@ Beyond that:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import numbers
 import os
 import re
@@ -423,16 +430,19 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
 @eqx.filter_jit
 def _solve_sharded(values, model, times, regimen, keep, mesh, options):
     """``simulate`` under :func:`jax.shard_map`: the chunk's member axis is split over
-    ``mesh``; model, times and regimen are replicated. One compilation per chunk shape."""
+    ``mesh``; model and times are replicated, and so is the regimen unless it holds one
+    row per member (a batch axis), which is split like the values. One compilation per
+    chunk shape."""
     m_arr, m_static = eqx.partition(model, eqx.is_array)
     r_arr, r_static = eqx.partition(regimen, eqx.is_array)
+    r_spec = P(_AXIS) if regimen.batch_shape else P()
 
     def local(v, m_arr, t, r_arr):
         sol = simulate(eqx.combine(m_arr, m_static), t, params=v, regimen=eqx.combine(r_arr, r_static),
                        throw=False, options=options)
         return {k: sol[k] for k in keep}, sol.code
 
-    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), P(), P()), out_specs=P(_AXIS), check_vma=False)
+    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), P(), r_spec), out_specs=P(_AXIS), check_vma=False)
     return fn(values, m_arr, times, r_arr)
 
 
@@ -520,18 +530,22 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
 
     ``chunk_values`` holds the chunk's real members; it is padded to ``chunk_size`` by
     repeating its last member, so every chunk has the one compiled shape, and the padding
-    is dropped. Outputs of failed members are set to NaN. The part is written atomically
-    (:func:`_write_part`), so running this again for the same chunk (a retry, a resumed
-    sweep) replaces the part with the same bytes: the task is idempotent. ``sharded`` is
-    ``(mesh, input sharding, checked times, regimen)`` to split the chunk over devices.
-    Returns the chunk's :class:`SweepResult` (global member indices)."""
+    is dropped. ``regimen`` is the one regimen of every member, or (with a batch axis) the
+    rows of this chunk's real members, padded the same way. Outputs of failed members are
+    set to NaN. The part is written atomically (:func:`_write_part`), so running this again
+    for the same chunk (a retry, a resumed sweep) replaces the part with the same bytes: the
+    task is idempotent. ``sharded`` is ``(mesh, input sharding, checked times)`` to split the
+    chunk over devices. Returns the chunk's :class:`SweepResult` (global member indices)."""
     real = chunk_values.shape[0]
-    chunk = chunk_values
-    if real < chunk_size:  # pad with the last member: same shape, same compiled function
-        chunk = np.concatenate([chunk, np.repeat(chunk[-1:], chunk_size - real, axis=0)])
+    chunk = _pad(chunk_values, chunk_size)  # same shape, same compiled function
+    if regimen is not None and regimen.batch_shape:  # this chunk's rows of a per-member regimen
+        regimen = jax.tree_util.tree_map(lambda a: jnp.asarray(_pad(np.asarray(a), chunk_size)), regimen)
     n_devices = 1
     if sharded is not None:
-        mesh, in_sharding, t_checked, reg = sharded
+        mesh, in_sharding, t_checked = sharded
+        reg = Regimen.empty() if regimen is None else regimen
+        if reg.batch_shape:
+            reg = jax.tree_util.tree_map(lambda a: jax.device_put(a, in_sharding), reg)
         got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep, mesh, opts)
         n_devices = len(code_dev.sharding.device_set)
     else:
@@ -551,6 +565,65 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
     if path is not None:
         _write_part(chunk_result.to_xarray(), os.path.join(path, _PART.format(start)))
     return chunk_result
+
+
+def _pad(rows: np.ndarray, size: int) -> np.ndarray:
+    """``rows`` padded to ``size`` rows by repeating its last one (a chunk's shape)."""
+    if rows.shape[0] >= size:
+        return rows
+    return np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
+
+
+def _rows(regimen: Regimen | None, start: int, stop: int) -> Regimen | None:
+    """Members ``start .. stop - 1`` of a per-member regimen (a shared one as it is)."""
+    if regimen is None or not regimen.batch_shape:
+        return regimen
+    return jax.tree_util.tree_map(lambda a: a[start:stop], regimen)
+
+
+def _neutral(regimen: Regimen, t0: float) -> Regimen:
+    """A regimen with the targets and (unbatched) array shapes of ``regimen`` and values
+    that pass every check: what fails on it is not any one member's fault."""
+    tn = max(t0, 0.0)
+    fill = dict(event_time=tn, event_amount=0.0, event_factor=1.0, infusion_start=tn, infusion_stop=tn,
+                infusion_rate=0.0)
+    return dataclasses.replace(regimen, **{k: np.full(np.shape(getattr(regimen, k))[-1:], v)
+                                           for k, v in fill.items()})
+
+
+def _member_regimens(model: Model, regimen: Regimen, times, n: int) -> Regimen:
+    """A regimen with a batch axis, checked as one regimen per member and returned with every
+    array broadcast to ``(n, events)`` (host arrays, sliced per chunk); ``ValueError`` for a
+    batch that is not ``(n,)``, or naming the first member whose regimen is bad."""
+    shape = regimen.batch_shape
+    if len(shape) != 1:
+        raise ValueError(f"sweep takes one regimen for all members or one per member (batch shape (N,) = ({n},)); "
+                         f"got a regimen with batch shape {shape}: a sweep has one member axis")
+    if shape[0] != n:
+        raise ValueError(f"the regimen holds {shape[0]} regimens (batch shape {shape}) but samples holds {n} "
+                         f"members: give one regimen per member ({n}), or one without a batch axis for all")
+    t0 = float(np.asarray(times)[0])
+    _resolve_regimen(model, _neutral(regimen, t0), times)  # dose targets and array shapes: no member to name
+    reg = jax.tree_util.tree_map(
+        lambda a: np.ascontiguousarray(np.broadcast_to(np.asarray(a), (n,) + np.shape(a)[-1:])), regimen)
+
+    def error(sub: Regimen) -> ValueError | None:
+        try:
+            _resolve_regimen(model, sub, times)
+        except ValueError as err:
+            return err
+        return None
+
+    err = error(reg)
+    if err is None:
+        return reg
+    # the checks are per member: bisect for the first member whose regimen fails them
+    lo, hi = 0, n  # members 0 .. lo - 1 pass, 0 .. hi - 1 do not: the first bad one is hi - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if error(_rows(reg, 0, mid)) is not None else (mid, hi)
+    own = error(jax.tree_util.tree_map(lambda a: a[hi - 1], reg))  # its message, without the batch axis
+    raise ValueError(f"the regimen of member {hi - 1}: {own or err}") from err
 
 
 def _chunk_task(x64: bool, send: bool, *args) -> SweepResult:
@@ -622,7 +695,8 @@ def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResu
     futures = {}
     try:
         for start in todo:
-            fut = client.submit(_chunk_task, x64, send, model, times, regimen, opts, keep, labels, times_np,
+            fut = client.submit(_chunk_task, x64, send, model, times, _rows(regimen, start, start + chunk_size),
+                                opts, keep, labels, times_np,
                                 values[start:start + chunk_size], start, chunk_size, path,
                                 key=f"seedsoil-sweep-{sweep_id}-{start}", retries=int(retries), pure=False)
             futures[fut] = start
@@ -661,8 +735,15 @@ def sweep(
     """Evaluate ``model`` at ``times`` for every parameter set in ``samples``.
 
     Args:
-        model, times, regimen: as for :func:`~seedsoil.solvers.simulate` (one regimen,
-            without a batch axis, for all members).
+        model, times: as for :func:`~seedsoil.solvers.simulate`.
+        regimen: one :class:`~seedsoil.solvers.Regimen` (without a batch axis) for all
+            members, or one per member: a regimen whose arrays carry a leading axis of N
+            (the same events and targets, each member's own dose times and amounts, e.g.
+            ``from_schedule(XGEVA_Q4W, count=13, start=starts[:, None])`` for N start
+            days). Each chunk solves its members' rows, padded like the parameter values,
+            so every chunk reuses one compiled function. Checked as ``simulate`` checks a
+            regimen, before anything is solved; a bad value names its member. A batch
+            other than ``(N,)`` raises ``ValueError`` naming both sizes.
         samples: ``{parameter name: N values}`` (other parameters keep their defaults;
             names as for ``simulate``: ``"k1"``, ``"w"`` with ``(N, size)`` values,
             ``"w[bone]"``, ``"bone.k_z"``; a value of the parameter's own shape is held for
@@ -703,7 +784,8 @@ def sweep(
             ``chunk_size``) and solve only the chunks whose part is missing or damaged; the
             result equals that of an uninterrupted sweep. A part of another sweep raises
             ``ValueError`` naming it. ``on_chunk`` is called for the solved chunks only. The
-            regimen and solver settings are not stored in the parts: pass the same ones.
+            regimen (one per member too) and solver settings are not stored in the parts: pass
+            the same ones.
         shard: split each chunk over all devices of JAX's default backend (a 1-D
             :class:`~jax.sharding.Mesh` with :class:`~jax.sharding.NamedSharding` along
             the member axis, solved with :func:`jax.shard_map`); ``chunk_size`` is rounded
@@ -753,13 +835,13 @@ def sweep(
     chunk_size = min(chunk_size, n)  # a small sweep solves its N members, not a padded full chunk
     keep = tuple(keep) if keep is not None else (model.observable_names or model.state_names)
     labels = _labels(model, keep, sampled, n)  # raises KeyError for unknown names before solving
-    if regimen is not None and isinstance(regimen, Regimen) and regimen.batch_shape:
-        raise ValueError(f"sweep takes one regimen for all members; got a batch {regimen.batch_shape}")
     # simulate's own checks, done here, concretely, before anything in out is touched
     t_checked = _check_times(times)
     times_np = np.asarray(t_checked, dtype=np.float64)
-    reg = Regimen.empty() if regimen is None else regimen
-    _resolve_regimen(model, reg, t_checked)
+    if isinstance(regimen, Regimen) and regimen.batch_shape:  # one regimen per member
+        regimen = _member_regimens(model, regimen, t_checked, n)
+    else:
+        _resolve_regimen(model, regimen, t_checked)
     if client is not None:
         _check_client(client, retries, shard, out, model, regimen, opts)
         shard = False
@@ -827,9 +909,10 @@ def sweep(
             resumed(start)
         todo = [s for s in starts if s not in codes]
         if client is None:
-            sharded = (mesh, in_sharding, t_checked, reg) if shard else None
+            sharded = (mesh, in_sharding, t_checked) if shard else None
             for start in todo:
-                chunk_result = _solve_chunk(model, times, regimen, opts, keep, labels, times_np,
+                chunk_result = _solve_chunk(model, times, _rows(regimen, start, start + chunk_size), opts, keep,
+                                            labels, times_np,
                                             values[start:start + chunk_size], start, chunk_size, path, sharded)
                 n_devices = chunk_result.devices
                 solved(start, chunk_result)
