@@ -13,7 +13,16 @@ Definitions only: no model imports a solver. Families:
 from . import base, bone, drugs, metastasis, reference
 from ._compose import Composite, Link, compose
 from .base import Input, Model, Observable, Param, Params, State, UnknownNameError, View
-from .bone import HUMAN_BONE, HumanBone, ViciousCycle, bone_metastasis, human_bone, vicious_cycle
+from .bone import (
+    HUMAN_BONE,
+    HumanBone,
+    SkeletalEvents,
+    ViciousCycle,
+    bone_metastasis,
+    human_bone,
+    skeletal_events,
+    vicious_cycle,
+)
 from .drugs import denosumab, opg_fc, zoledronic_acid
 from .metastasis import Cascade, cascade, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
@@ -23,6 +32,7 @@ __all__ = [
     "State",
     "UnknownNameError", "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose",
     "denosumab", "human_bone",
-    "drugs", "iwata2000", "komarova2003", "lemaire2004", "metastasis", "opg_fc", "reference", "vicious_cycle",
+    "drugs", "iwata2000", "komarova2003", "lemaire2004", "metastasis", "opg_fc", "reference", "SkeletalEvents",
+    "skeletal_events", "vicious_cycle",
     "zoledronic_acid",
 ]

@@ -1,7 +1,10 @@
-"""Bone microenvironment: the vicious cycle of bone metastasis and the human bone-remodelling core."""
+"""Bone microenvironment: the vicious cycle of bone metastasis, the human bone-remodelling core and the
+hazard of skeletal-related events."""
 
 from ._human_bone import HumanBone, human_bone
+from ._skeletal_events import SkeletalEvents, skeletal_events
 from ._vicious_cycle import ViciousCycle, vicious_cycle
 from .disease import HUMAN_BONE, bone_metastasis
 
-__all__ = ["HUMAN_BONE", "HumanBone", "ViciousCycle", "bone_metastasis", "human_bone", "vicious_cycle"]
+__all__ = ["HUMAN_BONE", "HumanBone", "SkeletalEvents", "ViciousCycle", "bone_metastasis", "human_bone",
+           "skeletal_events", "vicious_cycle"]

@@ -1,5 +1,6 @@
-"""Metastatic bone disease: the cascade, a human bone-remodelling core and both bone drugs
-as one model (``seedsoil.models.compose``), with ONE tumour in bone.
+"""Metastatic bone disease: the cascade, a human bone-remodelling core, both bone drugs and
+the hazard of skeletal-related events as one model (``seedsoil.models.compose``), with ONE
+tumour in bone.
 
 Parts and links::
 
@@ -7,6 +8,17 @@ Parts and links::
     bone     --growth_boost------------->  cascade.bone_growth_boost (matrix TGF-beta/IGF)
     denosumab --RANKL_occupancy--------->  bone.rankl_inhibition
     za       --osteoclast_kill---------->  bone.za_effect
+    cascade  --metastatic_burden[bone]-->  sre.bone_tumour        (SRE hazard: lesion burden)
+    bone     --uNTx--------------------->  sre.uNTx               (SRE hazard: resorption)
+
+The ``sre`` part (:func:`seedsoil.models.bone.skeletal_events`, human core only) carries the
+cumulative hazard ``sre.H`` of the first skeletal-related event: ``sre.sre_free`` =
+exp(-H) is the probability of no SRE since H was 0, ``sre.sre_hazard`` the hazard (1/day).
+H starts at 0 on day 0; a trial that starts later, from a saved state, resets it through
+``y0`` (``simulate(model, times, y0={**saved, "sre.H": 0.0})``), or reads
+``exp(-(H(t) - H(t_0)))``. With ``bone="vicious_cycle"`` there is no ``sre`` part: that
+model has no uNTx, and its CTX rises by orders of magnitude with burden, so Coleman 2005's
+uNTx categories, on which the hazard's resorption factor is set, do not carry over.
 
 Dose ``"denosumab.depot"`` (mg SC) and ``"za.plasma"`` (mg IV infusion); the schedules of
 ``seedsoil.models.drugs`` do it with ``from_schedule(XGEVA_Q4W, part="denosumab", ...)``.
@@ -47,6 +59,7 @@ from ..drugs import denosumab, zoledronic_acid
 from ..metastasis import cascade
 from ..metastasis.model import _UNSET, _deprecated_organs
 from ._human_bone import human_bone
+from ._skeletal_events import skeletal_events
 from ._vicious_cycle import vicious_cycle
 
 #: Human values for the mouse-calibrated vicious cycle (``bone="vicious_cycle"``). Scaling
@@ -76,11 +89,12 @@ BONE_CORES = ("human", "vicious_cycle")
 
 def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = None, n_bins: int = 64, *,
                     bone: str = "human", organs_: Any = _UNSET) -> Composite:
-    """The cascade of ``preset`` coupled to a bone model, denosumab and zoledronic acid
-    (module docstring). ``organs`` must include ``"bone"`` (``organs_``: its deprecated
-    spelling, with a ``DeprecationWarning``); ``bone`` is ``"human"`` (the calibrated human
-    core, default) or ``"vicious_cycle"`` (the mouse vicious cycle scaled by
-    :data:`HUMAN_BONE`)."""
+    """The cascade of ``preset`` coupled to a bone model, denosumab, zoledronic acid and
+    (with the human core) the skeletal-related-event hazard ``sre`` (module docstring).
+    ``organs`` must include ``"bone"`` (``organs_``: its deprecated spelling, with a
+    ``DeprecationWarning``); ``bone`` is ``"human"`` (the calibrated human core, default)
+    or ``"vicious_cycle"`` (the mouse vicious cycle scaled by :data:`HUMAN_BONE`, no
+    ``sre`` part)."""
     if bone not in BONE_CORES:
         raise ValueError(f"unknown bone model {bone!r}; choose one of {BONE_CORES}")
     spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins)
@@ -89,14 +103,18 @@ def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = Non
     if preset == "breast":
         for name, value in NATURAL_HISTORY.items():
             spread = spread.with_calibration({name: value}, NATURAL_HISTORY_SOURCE[name])
-    bone = human_bone() if bone == "human" else vicious_cycle(tumour="input").with_params(**HUMAN_BONE)
-    return compose(
-        {"cascade": spread, "bone": bone, "denosumab": denosumab("bone_metastases"), "za": zoledronic_acid()},
-        [
-            Link("cascade", "metastatic_burden", "bone", "tumour_cells", index=spread.organs.index("bone")),
-            Link("bone", "growth_boost", "cascade", "bone_growth_boost"),
-            Link("denosumab", "RANKL_occupancy", "bone", "rankl_inhibition"),
-            Link("za", "osteoclast_kill", "bone", "za_effect"),
-        ],
-        stiff=False,
-    )
+    human = bone == "human"
+    bone_index = spread.organs.index("bone")
+    core = human_bone() if human else vicious_cycle(tumour="input").with_params(**HUMAN_BONE)
+    parts = {"cascade": spread, "bone": core, "denosumab": denosumab("bone_metastases"), "za": zoledronic_acid()}
+    links = [
+        Link("cascade", "metastatic_burden", "bone", "tumour_cells", index=bone_index),
+        Link("bone", "growth_boost", "cascade", "bone_growth_boost"),
+        Link("denosumab", "RANKL_occupancy", "bone", "rankl_inhibition"),
+        Link("za", "osteoclast_kill", "bone", "za_effect"),
+    ]
+    if human:  # the SRE hazard's resorption factor is set on uNTx (module docstring)
+        parts["sre"] = skeletal_events()
+        links += [Link("cascade", "metastatic_burden", "sre", "bone_tumour", index=bone_index),
+                  Link("bone", "uNTx", "sre", "uNTx")]
+    return compose(parts, links, stiff=False)
