@@ -12,7 +12,7 @@ Definitions only: no model imports a solver. Families:
 
 from . import base, bone, drugs, metastasis, reference
 from ._compose import Composite, Link, compose
-from .base import Input, Model, Observable, Param, Params, State, UnknownNameError, View
+from .base import Input, Model, Observable, Outcome, Param, Params, State, UnknownNameError, View
 from .bone import (
     HUMAN_BONE,
     HumanBone,
@@ -28,7 +28,8 @@ from .metastasis import Cascade, cascade, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
-    "Cascade", "Composite", "HUMAN_BONE", "HumanBone", "Input", "Link", "Model", "Observable", "Param", "Params",
+    "Cascade", "Composite", "HUMAN_BONE", "HumanBone", "Input", "Link", "Model", "Observable", "Outcome", "Param",
+    "Params",
     "State",
     "UnknownNameError", "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose",
     "denosumab", "human_bone",

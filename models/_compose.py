@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import equinox as eqx
 import jax.numpy as jnp
 
-from .base import Model, Params, UnknownNameError, View
+from .base import Model, Outcome, Params, UnknownNameError, View
 
 __all__ = ["Link", "Composite", "compose"]
 
@@ -134,10 +134,14 @@ class Composite(Model):
         return out
 
 
-def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool | None = None) -> Composite:
+def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool | None = None,
+            outcomes: Sequence[Outcome] | None = None) -> Composite:
     """One model from named parts and links (module docstring). ``ValueError`` names an
     unknown part, observable or input. ``stiff`` defaults to "any part is stiff"; a large
-    non-stiff part can make an explicit solver the better choice overall (measure it)."""
+    non-stiff part can make an explicit solver the better choice overall (measure it).
+    ``outcomes`` (:class:`~seedsoil.models.Outcome`, outputs named as in the composite,
+    ``"sre.sre_cumulative_hazard"``) default to every part's own, read from that part; two
+    parts declaring an outcome of one name raise ``ValueError`` (then pass ``outcomes``)."""
     keys = tuple(parts)
     models = tuple(parts.values())
     if not keys or any("." in k for k in keys):
@@ -152,6 +156,12 @@ def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool 
         if link.input not in parts[link.target].input_names:
             raise ValueError(f"{link.target!r} has no input {link.input!r}; "
                              f"inputs: {list(parts[link.target].input_names)}")
+    if outcomes is None:
+        outcomes = tuple(o.prefixed(k) for k, m in parts.items() for o in m.outcomes)
+        names = [o.name for o in outcomes]
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise ValueError(f"parts {list(keys)} declare outcomes {dup} more than once; pass outcomes= to compose")
     specs = sum((_prefixed(m.params.specs, k) for k, m in parts.items()), ())
     values = jnp.concatenate([m.params.values for m in models])
     return Composite(
@@ -163,5 +173,5 @@ def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool 
         observable_specs=sum((_prefixed(m.observable_specs, k) for k, m in parts.items()), ()),
         reference="; ".join(f"{k}: {m.reference}" for k, m in parts.items()),
         stiff=any(m.stiff for m in models) if stiff is None else stiff,
-        parts=models, keys=keys, links=tuple(links),
+        parts=models, keys=keys, links=tuple(links), outcomes=tuple(outcomes),
     )

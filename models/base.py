@@ -40,7 +40,8 @@ import numpy as np
 from jaxtyping import Array, Float
 
 __all__ = [
-    "Param", "State", "Input", "Observable", "Params", "View", "Model", "UnknownNameError", "resolve_name",
+    "Param", "State", "Input", "Observable", "Outcome", "OUTCOME_KINDS", "Params",
+    "View", "Model", "UnknownNameError", "resolve_name",
     "resolve_output", "select_names", "unknown_name", "flat_labels", "is_concrete", "as_numbers", "positive_part",
     "x_log_ratio", "flux",
 ]
@@ -130,6 +131,57 @@ class Input(_Declared):
 @dataclass(frozen=True)
 class Observable(_Declared):
     """A named quantity computed from the state (unit and meaning documented)."""
+
+
+#: The kinds of :class:`Outcome` (what the declared output means for one patient).
+OUTCOME_KINDS = ("expected_count", "cumulative_hazard", "threshold", "poisson_count")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A patient-level outcome a model declares: which of its outputs says whether, or how
+    likely, an event has happened. The model says what its numbers mean; the solvers turn
+    them into probabilities and event times (``seedsoil.solvers``: ``prob_none``,
+    ``event_free``, ``poisson_fraction``, ``sample_event_times``, ``virtual_trial``).
+
+    ``kind``:
+
+    * ``"expected_count"``: ``output`` is the expected number ``N(t)`` of events of a
+      Poisson process that have happened by ``t`` (e.g. detectable metastases founded in an
+      organ): the probability of none by ``t`` is ``exp(-N(t))`` and the first event's time
+      ``T`` has ``P(T <= t) = 1 - exp(-N(t))``.
+    * ``"cumulative_hazard"``: ``output`` is a cumulative hazard ``H(t)``: the probability of
+      no event in ``(t_0, t]`` is ``exp(-(H(t) - H(t_0)))``.
+    * ``"threshold"``: the event happens (deterministically) when ``output`` first reaches
+      ``level`` (e.g. a lethal tumour burden).
+    * ``"poisson_count"``: ``output`` is the mean of a count observed at one time (e.g. CTCs
+      per 7.5 mL of blood): the observed count is Poisson around it.
+
+    ``output`` names a state or observable of the model, or one entry of an array-valued one
+    (``"n_detectable[bone]"``); ``source`` says where the interpretation comes from.
+    """
+
+    name: str
+    kind: str
+    output: str
+    description: str = ""
+    source: str = ""
+    level: float | None = None
+
+    def __post_init__(self):
+        if not (isinstance(self.name, str) and self.name and "." not in self.name):
+            raise ValueError(f"outcome name must be a non-empty string without '.'; got {self.name!r}")
+        if self.kind not in OUTCOME_KINDS:
+            raise ValueError(f"outcome {self.name!r}: unknown kind {self.kind!r}; choose one of {OUTCOME_KINDS}")
+        if self.kind == "threshold":
+            if self.level is None or not math.isfinite(float(self.level)):
+                raise ValueError(f"outcome {self.name!r} (threshold) needs a finite level; got {self.level!r}")
+        elif self.level is not None:
+            raise ValueError(f"outcome {self.name!r}: level is for kind 'threshold' only; got kind {self.kind!r}")
+
+    def prefixed(self, part: str) -> Outcome:
+        """The same outcome read from part ``part`` of a composite (``output`` prefixed)."""
+        return dataclasses.replace(self, output=f"{part}.{self.output}")
 
 
 def _layout(specs: Sequence[Param | State | Input]) -> dict[str, tuple[int, int, tuple[int, ...]]]:
@@ -575,11 +627,34 @@ class Model(eqx.Module):
     #: Numerical hint for solvers: True when fast and slow time scales coexist so that an
     #: implicit method is needed (measured per model in ``bench/``).
     stiff: bool = eqx.field(static=True, default=False)
+    #: Patient-level outcomes (:class:`Outcome`): which outputs are expected event counts,
+    #: cumulative hazards, thresholds or Poisson means.
+    outcomes: tuple[Outcome, ...] = eqx.field(static=True, default=())
 
     def __check_init__(self):
         n = sum(s.size for s in self.states)
         if jnp.shape(self.y0) != (n,):
             raise ValueError(f"model {self.name!r}: y0 has shape {jnp.shape(self.y0)}, expected ({n},)")
+        names = [o.name for o in self.outcomes]
+        dup = sorted({x for x in names if names.count(x) > 1})
+        if dup:
+            raise ValueError(f"model {self.name!r}: outcome names {dup} are declared more than once")
+        for o in self.outcomes:
+            if not isinstance(o, Outcome):
+                raise TypeError(f"model {self.name!r}: outcomes must be Outcome declarations; got {o!r}")
+            self.resolve_output(o.output)  # an unknown output raises, naming it
+
+    def outcome(self, name: str) -> Outcome:
+        """The declared :class:`Outcome` ``name``; :class:`UnknownNameError` names an unknown
+        one and lists the declared ones."""
+        for o in self.outcomes:
+            if o.name == name:
+                return o
+        raise unknown_name("outcome", name, self.outcomes, owner=self.name, entries=())
+
+    def with_outcomes(self, *outcomes: Outcome) -> Model:
+        """A copy with ``outcomes`` added to the declared ones (names must stay unique)."""
+        return dataclasses.replace(self, outcomes=self.outcomes + tuple(outcomes))
 
     # the biology: subclasses implement ---------------------------------------------------
     @abc.abstractmethod

@@ -89,7 +89,7 @@ import math
 
 import jax.numpy as jnp
 
-from ..base import Input, Model, Observable, Param, Params, State
+from ..base import Input, Model, Observable, Outcome, Param, Params, State
 
 __all__ = ["SkeletalEvents", "skeletal_events", "PROVISIONAL", "COLEMAN_GAMMA"]
 
@@ -163,4 +163,7 @@ def skeletal_events() -> SkeletalEvents:
         name="skeletal_events", states=STATES, params=Params.from_specs(PARAMS), y0=jnp.zeros(1),
         inputs=INPUTS, observable_specs=OBSERVABLES,
         reference="SRE hazard: " + COLEMAN + "; Hortobagyi et al. 1996, N Engl J Med 335:1785", stiff=False,
+        outcomes=(Outcome("sre", "cumulative_hazard", "sre_cumulative_hazard",
+                          "the first skeletal-related event (fracture, spinal-cord compression, radiotherapy or "
+                          "surgery to bone, hypercalcaemia)", "module docstring: hazard h_0 f_T f_R"),),
     )

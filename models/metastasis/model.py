@@ -30,7 +30,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
-from ..base import Input, Model, Observable, Params, State
+from ..base import Input, Model, Observable, Outcome, Params, State
 from . import ctc, dormancy, emt, metastases, presets, primary
 from . import organs as _organs  # ``organs`` is cascade()'s keyword
 
@@ -147,6 +147,26 @@ def _observables(organ_names):
     )
 
 
+#: The lethal tumour burden (cells) of the ``death`` outcome: ~1 kg of tumour at 1e9 cells/g.
+LETHAL_BURDEN = 1e12
+LETHAL_SOURCE = "Del Monte 2009, Cell Cycle 8:505 (1e12 cells, ~1 kg, as the lethal burden; delmonte2009_cells)"
+
+
+def _outcomes(organ_names):
+    """Patient-level outcomes of the cascade (:class:`~seedsoil.models.Outcome`)."""
+    poisson = ("metastases are founded as a Poisson process (the model's assumption; the founding rate is "
+               "founding_rate), so n_detectable is the expected number of detectable ones")
+    return (
+        *(Outcome(f"{o}_metastasis", "expected_count", f"n_detectable[{o}]",
+                  f"a metastasis in the {o} larger than x_detect (detectable)", poisson) for o in organ_names),
+        Outcome("ctc_per_7_5ml", "poisson_count", "ctc_per_7_5ml",
+                "CTCs counted in a 7.5 mL blood sample (CellSearch): Poisson around the model's mean",
+                "cells sampled at random from the blood volume: the count in 7.5 mL is Poisson"),
+        Outcome("death", "threshold", "total_burden", "the total tumour burden reaches a lethal burden",
+                LETHAL_SOURCE, level=LETHAL_BURDEN),
+    )
+
+
 CTC_DYNAMICS = ("quasi_steady", "dynamic")
 _UNSET: Any = object()
 
@@ -208,6 +228,7 @@ def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, gr
         inputs=INPUTS, observable_specs=_observables(organ_names),
         reference=f"seedsoil cascade ({pre.source})", stiff=ctc_dynamics == "dynamic",
         organs=organ_names, growth_law=growth_law, n_bins=n_bins, ctc_dynamics=ctc_dynamics,
+        outcomes=_outcomes(organ_names),
     )
     # EMT fractions start at their steady state for the baseline TGF-beta
     k = float(emt.rates(float(params["tgf_base"]), params.view())) / float(params["k_met"])
