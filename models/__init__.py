@@ -12,6 +12,7 @@ Definitions only: no model imports a solver. Families:
 
 from . import base, bone, drugs, metastasis, reference
 from ._compose import Composite, Link, compose
+from ._population import LogitNormal, LogNormal, Normal, Population
 from .base import Input, Model, Observable, Outcome, Param, Params, State, UnknownNameError, View
 from .bone import (
     HUMAN_BONE,
@@ -28,12 +29,9 @@ from .metastasis import Cascade, cascade, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
-    "Cascade", "Composite", "HUMAN_BONE", "HumanBone", "Input", "Link", "Model", "Observable", "Outcome", "Param",
-    "Params",
-    "State",
-    "UnknownNameError", "View", "ViciousCycle", "ayati2010", "base", "bone", "bone_metastasis", "cascade", "compose",
-    "denosumab", "human_bone",
-    "drugs", "iwata2000", "komarova2003", "lemaire2004", "metastasis", "opg_fc", "reference", "SkeletalEvents",
-    "skeletal_events", "vicious_cycle",
-    "zoledronic_acid",
+    "ayati2010", "base", "bone", "bone_metastasis", "cascade", "Cascade", "compose", "Composite", "denosumab",
+    "drugs", "HUMAN_BONE", "human_bone", "HumanBone", "Input", "iwata2000", "komarova2003", "lemaire2004", "Link",
+    "LogitNormal", "LogNormal", "metastasis", "Model", "Normal", "Observable", "opg_fc", "Outcome", "Param",
+    "Params", "Population", "reference", "skeletal_events", "SkeletalEvents", "State", "UnknownNameError",
+    "vicious_cycle", "ViciousCycle", "View", "zoledronic_acid",
 ]

@@ -25,7 +25,6 @@ from ._fit import (
     relative,
     sample_posterior,
 )
-from ._population import LogitNormal, LogNormal, Normal, Population
 from ._predict import Band, CrossValidation, ModelComparison, compare_models, cross_validate, forecast, restrict
 from ._selection import Selection, select_by_ranges, select_virtual_population
 from ._simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count
@@ -44,6 +43,6 @@ __all__ = [
     "load_dataset", "load_sweep", "local_sensitivity", "log10", "morris", "parameter_ranges", "profile",
     "programs", "reciprocal", "regimen", "relative", "roadrunner_load", "roadrunner_simulate", "sample_posterior",
     "sbml", "sbml_errors", "scale", "sensitivity", "simulate", "sobol", "sweep", "trace_count",
-    "EventTimes", "LogNormal", "LogitNormal", "Normal", "Population", "Selection", "event_free", "poisson_fraction",
+    "EventTimes", "Selection", "event_free", "poisson_fraction",
     "prob_none", "sample_event_times", "select_by_ranges", "select_virtual_population",
 ]

@@ -22,7 +22,7 @@ import numpy as np
 from jaxtyping import ArrayLike, Bool, Float, Int
 from scipy import stats
 
-from ._population import _TOL, _array, _count, _first, _is_xarray, _mask
+from ..models._checks import _TOL, _array, _count, _first, _is_xarray, _mask
 
 __all__ = ["EventTimes", "prob_none", "poisson_fraction", "event_free", "sample_event_times"]
 

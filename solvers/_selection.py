@@ -25,7 +25,7 @@ import numpy as np
 from jaxtyping import ArrayLike, Bool, Float, Int
 from scipy import stats
 
-from ._population import _array, _count, _positive, _real
+from ..models._checks import _array, _count, _positive, _real
 
 __all__ = ["Selection", "select_by_ranges", "select_virtual_population"]
 

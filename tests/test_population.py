@@ -16,13 +16,10 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
+from seedsoil.models import LogitNormal, LogNormal, Normal, Population
 from seedsoil.models.base import Model, Param, Params, State, UnknownNameError
 from seedsoil.solvers import (
     EventTimes,
-    LogitNormal,
-    LogNormal,
-    Normal,
-    Population,
     event_free,
     poisson_fraction,
     prob_none,
