@@ -244,8 +244,9 @@ def resolve_options(model: Model, options: SolverOptions | None = None, defaults
 class Solution(eqx.Module):
     """Saved trajectory: ``sol["C"]`` is state, input or observable ``C`` at ``sol.ts``.
 
-    Shapes: ``(len(ts), *shape)`` for one trajectory, ``(batch, len(ts), *shape)`` for a
-    batch. One entry of the first axis of an array-valued output by label or position
+    Shapes: ``(T, *shape)`` for one trajectory, ``(batch, T, *shape)`` for a batch, where
+    ``ts`` is ``(T,)`` (shared save times) or ``(batch, T)`` (save times per member). One
+    entry of the first axis of an array-valued output by label or position
     (``sol["metastatic_burden[bone]"]``, ``sol["D[0]"]``, a composite's
     ``sol["cascade.metastatic_burden[bone]"]``) drops that axis; names are resolved by
     :func:`~seedsoil.models.base.resolve_output`, as everywhere. ``status`` gives
@@ -253,7 +254,7 @@ class Solution(eqx.Module):
     :data:`STATUS`.
     """
 
-    ts: Float[Array, " t"]
+    ts: Float[Array, "*batch t"]
     ys: Float[Array, "*batch t n"]
     inputs: Float[Array, "*batch t m"]
     observables: dict[str, Array]
@@ -535,13 +536,25 @@ def _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_m
 
 
 def _run_body(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
+    """Solve one trajectory, or a batch over the arguments whose entry of ``batch_axes`` is 0.
+
+    ``batch_axes`` holds the axes of ``(p, y0, reg)``: the save times (1-D) are shared and
+    closed over. With a fourth entry (always 0) ``times`` is ``(B, T)``, one row of save
+    times per member, and is vmapped like the other batched arguments."""
     _TRACES[0] += 1  # Python side effect: runs only while tracing
-    fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
+    if len(batch_axes) == 3:  # shared save times
+        fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
+        args = (p, y0, reg)
+    else:  # save times per member: a batched argument like the others
+
+        def fn(p, y0, reg, t):
+            return _solve_one(model, t, opts, event_state, infusion_slot, p, y0, reg)
+
+        args = (p, y0, reg, times)
     if all(a is None for a in batch_axes):
-        return fn(p, y0, reg)
+        return fn(*args)
     if opts.vmap_size is None:
-        return jax.vmap(fn, in_axes=batch_axes)(p, y0, reg)
-    args = (p, y0, reg)
+        return jax.vmap(fn, in_axes=batch_axes)(*args)
     xs = tuple(a if ax is not None else None for a, ax in zip(args, batch_axes))  # mapped over
 
     def member(x):
@@ -591,7 +604,11 @@ def simulate(
     Args:
         model: a model from :mod:`models` (e.g. ``ayati2010()``).
         times: 1-D, strictly increasing, finite save times in days; the solve starts at
-            ``times[0]`` from ``y0``.
+            ``times[0]`` from ``y0``. Or save times per member: a ``(B, T)`` array, each row
+            strictly increasing and finite (the same ``T`` for all), member ``i`` solved from
+            ``times[i, 0]`` and saved at ``times[i]`` (e.g. each virtual patient from their own
+            day); ``B`` must agree with any other batch axis, and ``sol.ts`` is then ``(B, T)``.
+            Both forms reuse one compiled function for any values of their shape.
         params: ``None`` (the model's defaults), a ``{name: value}`` mapping of overrides,
             a :class:`~seedsoil.models.Params`, or a flat value vector. A leading batch axis
             (``(B, n)`` values, or overrides given as length-B arrays) solves B sets at once.
@@ -614,11 +631,12 @@ def simulate(
             an input or observable is not (a ratio over zero) as ``nonfinite_output``: a
             success holds finite numbers only.
 
-    Checked before solving (``ValueError`` naming the bad value): times shape, finiteness
-    and order; parameter values finite and inside their declared bounds (and of an allowed
+    Checked before solving (``ValueError`` naming the bad value, and the member of a batch):
+    times shape, finiteness and order; parameter values finite and inside their declared bounds (and of an allowed
     shape); ``y0`` shape and finiteness, and no entry below ``-atol`` in a state declared
     ``nonnegative`` (the default of :class:`~seedsoil.models.State`); dose targets that
-    the model does not have; dose times before ``times[0]``, negative, non-finite or
+    the model does not have; dose times before ``times[0]`` (before ``times[i, 0]`` for member
+    ``i`` with save times per member), negative, non-finite or
     unsorted; negative amounts, factors or rates; batch sizes that disagree. Checks on
     values are skipped when called inside a JAX transformation.
 
@@ -634,19 +652,21 @@ def simulate(
     opts = resolve_options(model, options, solver=solver, rtol=rtol, atol=atol, max_steps=max_steps,
                            step_to_saves=step_to_saves, adjoint=adjoint, vmap_size=vmap_size,
                            checkpoints=checkpoints, reciprocals=reciprocals)
-    times = _check_times(times)
+    times = _check_times(times, batch=True)
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0, tol=opts.atol)
     reg, event_state, infusion_slot = _resolve_regimen(model, regimen, times)
 
     sizes = {name: shape[0] for name, shape in (("params", p.batch_shape), ("y0", y.shape[:-1]),
-                                                ("regimen", reg.batch_shape)) if shape}
+                                                ("regimen", reg.batch_shape), ("times", times.shape[:-1])) if shape}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"batch sizes disagree: {sizes}")
     batch = next(iter(sizes.values()), None)
     if "regimen" in sizes:  # batch every regimen array (some may have been shared)
         reg = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape[-1:]), reg)
     axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen"))
+    if times.ndim == 2:  # save times per member: a fourth batched argument (1-D times: as always)
+        axes += (0,)
 
     args = (times, event_state, infusion_slot, p.values, y, reg)
     if is_concrete(args):  # top level: reuse the program across sessions (solvers/programs.py)
@@ -681,10 +701,27 @@ def simulate(
     return sol
 
 
-def _check_times(times: ArrayLike) -> Float[Array, " t"]:
+def _check_times(times: ArrayLike, batch: bool = False) -> Float[Array, "*batch t"]:
+    """``times`` as an array, checked: 1-D (or, with ``batch``, ``(B, T)``: one row per
+    member), non-empty, finite and strictly increasing (along each row); a bad row is named."""
     t = as_numbers(times, "times")
+    if batch and t.ndim == 2:
+        if t.shape[0] < 1 or t.shape[1] < 1:
+            raise ValueError(f"times per member must be a non-empty (batch, T) array of days; got shape {t.shape}")
+        if is_concrete(t):
+            tn = np.asarray(t)
+            if not np.all(np.isfinite(tn)):
+                i, j = (int(x) for x in np.argwhere(~np.isfinite(tn))[0])
+                raise ValueError(f"times must be finite; member {i} has times[{i}, {j}] = {float(tn[i, j])!r}")
+            d = np.diff(tn, axis=1)
+            if np.any(d <= 0):
+                i, k = (int(x) for x in np.argwhere(d <= 0)[0])
+                raise ValueError(f"times must increase strictly along each member's row; member {i} has "
+                                 f"times[{i}, {k + 1}] = {float(tn[i, k + 1])} after {float(tn[i, k])}")
+        return t
     if t.ndim != 1 or t.shape[0] < 1:
-        raise ValueError(f"times must be a non-empty 1-D array of days; got shape {t.shape}")
+        want = "a non-empty 1-D array of days" + (" (or (batch, T), one row per member)" if batch else "")
+        raise ValueError(f"times must be {want}; got shape {t.shape}")
     if is_concrete(t):
         tn = np.asarray(t)
         if not np.all(np.isfinite(tn)):
@@ -724,7 +761,8 @@ def _resolve_y0(model: Model, y0, tol: float = _SIMULATE_DEFAULTS["atol"]) -> Fl
     if is_concrete(y) and not np.all(np.isfinite(np.asarray(y))):
         k = tuple(np.argwhere(~np.isfinite(np.asarray(y)))[0])
         labels = [s.name if s.shape == () else f"{s.name}[{i}]" for s in model.states for i in range(s.size)]
-        raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {float(np.asarray(y)[k])!r}")
+        member = f" (batch member {k[0]})" if y.ndim > 1 else ""
+        raise ValueError(f"initial state {labels[k[-1]]!r} is not finite: {float(np.asarray(y)[k])!r}{member}")
     if is_concrete(y):
         yn = np.asarray(y)
         floor = np.concatenate([np.full(s.size, -tol if s.nonnegative else -np.inf) for s in model.states])
@@ -774,11 +812,21 @@ def _resolve_regimen(model: Model, regimen: Regimen | None, times) -> tuple[Regi
     event_state = jnp.asarray([events[t] for t in reg.event_target], dtype=jnp.int32)
     infusion_slot = jnp.asarray([infusions[t] for t in reg.infusion_target], dtype=jnp.int32)
     if is_concrete((reg, times)) and reg.n_events:
-        t0 = float(np.asarray(times)[0])  # not times[0]: under jit, indexing stages a traced op
+        tn = np.asarray(times)  # not times[0]: under jit, indexing stages a traced op
         et = np.asarray(reg.event_time)
-        if np.any(et < t0):
-            k = tuple(np.argwhere(et < t0)[0])
-            raise ValueError(
-                f"dose time {float(et[k])} for {reg.event_target[k[-1]]!r} is before the start of the simulation ({t0})"
-            )
+        if tn.ndim == 1:
+            t0 = float(tn[0])
+            if np.any(et < t0):
+                k = tuple(np.argwhere(et < t0)[0])
+                raise ValueError(f"dose time {float(et[k])} for {reg.event_target[k[-1]]!r} is before the start of "
+                                 f"the simulation ({t0})")
+        else:  # save times per member: each member's doses against its own start
+            starts = tn[:, 0]
+            if et.ndim <= 1 or et.shape[0] in (1, starts.shape[0]):  # else the batch sizes disagree (raised later)
+                early = np.broadcast_to(et, starts.shape + et.shape[-1:]) < starts[:, None]
+                if np.any(early):
+                    i, e = (int(x) for x in np.argwhere(early)[0])
+                    ei = float(np.broadcast_to(et, early.shape)[i, e])
+                    raise ValueError(f"dose time {ei} for {reg.event_target[e]!r} of member {i} is before the start "
+                                     f"of its simulation (times[{i}, 0] = {float(starts[i])})")
     return reg, event_state, infusion_slot

@@ -12,7 +12,8 @@ The regimen is one for all members, or one per member: a :class:`~seedsoil.solve
 whose arrays carry a leading axis of N (same events, each member's own dose times and
 amounts, e.g. a virtual patient starting treatment on their own day). Each chunk then gets
 its members' rows, padded like the parameter values, so one compiled function still serves
-the whole sweep.
+the whole sweep. So are save times per member (``times`` of shape ``(N, T)``: member ``i``
+solved from ``times[i, 0]``) and initial states per member (``y0=``).
 
 Beyond that:
 
@@ -63,7 +64,16 @@ from jax.sharding import PartitionSpec as P
 from jaxtyping import ArrayLike
 
 from ..models.base import Model, _axis_labels, as_numbers, resolve_name
-from ._simulate import DEFAULT, STATUS, SolverOptions, _check_times, _resolve_regimen, resolve_options, simulate
+from ._simulate import (
+    DEFAULT,
+    STATUS,
+    SolverOptions,
+    _check_times,
+    _resolve_regimen,
+    _resolve_y0,
+    resolve_options,
+    simulate,
+)
 from .regimen import Regimen
 
 __all__ = ["SweepResult", "sweep", "load_sweep"]
@@ -74,7 +84,10 @@ _PART_RE = re.compile(r"^part-(\d{12})\.nc$")
 #: behind is a write that was killed before its rename.
 _TMP_RE = re.compile(r"^\.part-\d{12}\.nc\..+\.tmp$")
 _AXIS = "member"
-_RESERVED = {"member", "time", "param", "param_units", "parameters", "status", "code"}
+#: The second dimension of the outputs when each member has its own save times: the position
+#: in the member's row of ``times`` (the 2-D coordinate ``time(member, time_index)`` holds the days).
+_TIME_INDEX = "time_index"
+_RESERVED = {"member", "time", _TIME_INDEX, "param", "param_units", "parameters", "status", "code"}
 
 
 # --------------------------------------------------------------------------------------
@@ -141,12 +154,23 @@ def _labels(model: Model, keep: Sequence[str], sampled: Sequence[int], n: int) -
 
 def _dataset(labels: _Labels, times: np.ndarray, outputs: Mapping[str, np.ndarray], code: np.ndarray,
              members: np.ndarray, values: np.ndarray):
-    """One :class:`xarray.Dataset` for members ``members`` (a chunk or the whole sweep)."""
+    """One :class:`xarray.Dataset` for members ``members`` (a chunk or the whole sweep).
+
+    ``times`` is ``(T,)`` (shared save times: dimension and coordinate ``time``) or one row
+    per member, ``(len(members), T)``: dimension ``time_index`` and the 2-D coordinate
+    ``time(member, time_index)``."""
     import xarray as xr
 
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim == 2:
+        tdim = _TIME_INDEX
+        time = (("member", _TIME_INDEX), times, {"units": "day", "long_name": "time (save times of each member)"})
+    else:
+        tdim = "time"
+        time = ("time", times, {"units": "day", "long_name": "time"})
     coords: dict[str, Any] = {
         "member": ("member", np.asarray(members, dtype=np.int64), {"long_name": "index of the parameter set"}),
-        "time": ("time", np.asarray(times, dtype=np.float64), {"units": "day", "long_name": "time"}),
+        "time": time,
         "param": ("param", np.asarray(labels.param_names, dtype=object), {"long_name": "flat parameter name"}),
         "param_units": ("param", np.asarray(labels.param_units, dtype=object), {"long_name": "parameter unit"}),
     }
@@ -156,7 +180,7 @@ def _dataset(labels: _Labels, times: np.ndarray, outputs: Mapping[str, np.ndarra
     for name, (dims, extra, attrs) in labels.outputs.items():
         for dim, lab in extra.items():
             coords.setdefault(dim, (dim, np.asarray(lab, dtype=object)))
-        data[name] = (("member", "time") + dims, outputs[name], attrs)
+        data[name] = (("member", tdim) + dims, outputs[name], attrs)
     data["status"] = ("member", np.asarray(STATUS, dtype=object)[code],
                       {"long_name": "solver status ('success' or why not)"})
     data["code"] = ("member", np.asarray(code, dtype=np.int64),
@@ -173,10 +197,10 @@ def _dataset(labels: _Labels, times: np.ndarray, outputs: Mapping[str, np.ndarra
 # Result
 # --------------------------------------------------------------------------------------
 class SweepResult:
-    """Outputs of a sweep: ``result["C"]`` has shape ``(N, len(times), ...)``.
+    """Outputs of a sweep: ``result["C"]`` has shape ``(N, T, ...)`` for ``T`` save times.
 
     Attributes:
-        times: the save times.
+        times: the save times: ``(T,)``, or ``(N, T)`` when each member has its own.
         code: per-member status code (index into :data:`~seedsoil.solvers.STATUS`).
         outputs: ``{name: array}`` of the kept states, inputs or observables; empty when
             the sweep streamed to disk with ``keep_in_memory=False``.
@@ -231,6 +255,13 @@ class SweepResult:
         the model's declarations), ``status`` (string) and ``code`` per member, and
         ``parameters(member, param)``, every parameter value of every member.
 
+        With save times per member (``times`` of shape ``(N, T)``) the times cannot be one
+        index: the outputs have dimensions ``member`` and ``time_index`` (the position in the
+        member's row, no coordinate), and the days are the 2-D coordinate
+        ``time(member, time_index)``; e.g. ``ds["C"].isel(time_index=-1)`` is every member's
+        last save, and ``ds["C"].assign_coords(day=ds["time"] - ds["time"][:, 0])`` adds the
+        days since each member's start.
+
         When the sweep streamed to disk without keeping outputs in memory, this reads the
         parts back with :func:`load_sweep` (all of them, into memory).
         """
@@ -284,9 +315,13 @@ def _mismatch(ds, ref) -> str | None:
     for what, got, want in checks:
         if got != want:
             return f"its {what} {got!r} differ from {want!r}"
+    if ds["time"].dims != ref["time"].dims:
+        return f"its save times have dims {ds['time'].dims}, not {ref['time'].dims} (save times per member or not)"
     t, t0 = ds["time"].values, ref["time"].values
-    if t.shape != t0.shape or not np.array_equal(t, t0):
+    if t.ndim == 1 and (t.shape != t0.shape or not np.array_equal(t, t0)):
         return f"its save times {t.tolist()} differ from {t0.tolist()}"
+    if t.ndim == 2 and t.shape[1:] != t0.shape[1:]:
+        return f"its members have {t.shape[1]} save times, not {t0.shape[1]}"
     for name in ds.data_vars:
         if ds[name].dims[1:] != ref[name].dims[1:] or ds[name].shape[1:] != ref[name].shape[1:]:
             return f"its variable {name!r} has dims {ds[name].sizes!r}, not {ref[name].sizes!r} (beyond member)"
@@ -428,22 +463,27 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
 # Sharded solve: each device solves its slice of the chunk
 # --------------------------------------------------------------------------------------
 @eqx.filter_jit
-def _solve_sharded(values, model, times, regimen, keep, mesh, options):
+def _solve_sharded(values, model, times, regimen, keep, mesh, options, y0=None):
     """``simulate`` under :func:`jax.shard_map`: the chunk's member axis is split over
-    ``mesh``; model and times are replicated, and so is the regimen unless it holds one
-    row per member (a batch axis), which is split like the values. One compilation per
-    chunk shape."""
+    ``mesh``; the model is replicated, and so are the times, the regimen and ``y0`` unless
+    they hold one row per member (a batch axis: 2-D times or y0, a batched regimen), which
+    are split like the values. One compilation per chunk shape."""
     m_arr, m_static = eqx.partition(model, eqx.is_array)
     r_arr, r_static = eqx.partition(regimen, eqx.is_array)
     r_spec = P(_AXIS) if regimen.batch_shape else P()
+    t_spec = P(_AXIS) if times.ndim == 2 else P()
+    if y0 is None:
+        y0 = model.y0
+    y_spec = P(_AXIS) if y0.ndim == 2 else P()
 
-    def local(v, m_arr, t, r_arr):
-        sol = simulate(eqx.combine(m_arr, m_static), t, params=v, regimen=eqx.combine(r_arr, r_static),
+    def local(v, m_arr, t, r_arr, y):
+        sol = simulate(eqx.combine(m_arr, m_static), t, params=v, y0=y, regimen=eqx.combine(r_arr, r_static),
                        throw=False, options=options)
         return {k: sol[k] for k in keep}, sol.code
 
-    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), P(), r_spec), out_specs=P(_AXIS), check_vma=False)
-    return fn(values, m_arr, times, r_arr)
+    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), t_spec, r_spec, y_spec), out_specs=P(_AXIS),
+                       check_vma=False)
+    return fn(values, m_arr, times, r_arr, y0)
 
 
 def _check_out(out, overwrite: bool, resume: bool) -> tuple[str, list[str]]:
@@ -489,7 +529,12 @@ def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chu
     """The parts in ``path`` that already hold chunks of this very sweep: ``{start: dataset}``.
 
     A damaged part is left out (its chunk is solved again and the part replaced); a part
-    that is not one of this sweep's chunks raises ``ValueError`` naming it."""
+    that is not one of this sweep's chunks raises ``ValueError`` naming it. ``times`` is
+    ``(T,)`` or ``(N, T)`` (save times per member: a part holds its members' rows)."""
+
+    def want_t(start: int, real: int) -> np.ndarray:
+        return times if times.ndim == 1 else times[start:start + real]
+
     done = {}
     for name in old:
         file = os.path.join(path, name)
@@ -507,8 +552,9 @@ def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chu
             why = f"it is from a sweep of {ds.attrs.get('n_members')} members, not {n}"
         elif start not in starts or not np.array_equal(ds["member"].values, np.arange(start, start + real)):
             why = f"its members {ds['member'].values.tolist()[:10]} are not a chunk of chunk_size={chunk_size}"
-        elif ds["time"].shape != times.shape or not np.array_equal(ds["time"].values, times):
-            why = f"its save times {ds['time'].values.tolist()} differ from {times.tolist()}"
+        elif ds["time"].shape != want_t(start, real).shape or not np.array_equal(ds["time"].values,
+                                                                               want_t(start, real)):
+            why = f"its save times {ds['time'].values.tolist()} differ from {want_t(start, real).tolist()}"
         elif not np.array_equal(ds["parameters"].values, values[start:start + real]):
             why = "its parameter values differ from this sweep's members"
         elif set(ds.data_vars) - {"status", "code", "parameters"} != set(keep):
@@ -525,13 +571,15 @@ def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chu
 # --------------------------------------------------------------------------------------
 def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
                  times_np: np.ndarray, chunk_values: np.ndarray, start: int, chunk_size: int, path: str | None,
-                 sharded: tuple | None = None) -> SweepResult:
+                 sharded: tuple | None = None, y0: np.ndarray | None = None) -> SweepResult:
     """Solve members ``start .. start + len(chunk_values) - 1`` and, with ``path``, write their part.
 
     ``chunk_values`` holds the chunk's real members; it is padded to ``chunk_size`` by
     repeating its last member, so every chunk has the one compiled shape, and the padding
     is dropped. ``regimen`` is the one regimen of every member, or (with a batch axis) the
-    rows of this chunk's real members, padded the same way. Outputs of failed members are
+    rows of this chunk's real members, padded the same way; so are ``times`` and
+    ``times_np`` (``(real, T)``: save times per member) and ``y0`` (``None``: the model's;
+    ``(n_states,)`` for all, or ``(real, n_states)``). Outputs of failed members are
     set to NaN. The part is written atomically (:func:`_write_part`), so running this again
     for the same chunk (a retry, a resumed sweep) replaces the part with the same bytes: the
     task is idempotent. ``sharded`` is ``(mesh, input sharding, checked times)`` to split the
@@ -540,18 +588,24 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
     chunk = _pad(chunk_values, chunk_size)  # same shape, same compiled function
     if regimen is not None and regimen.batch_shape:  # this chunk's rows of a per-member regimen
         regimen = jax.tree_util.tree_map(lambda a: jnp.asarray(_pad(np.asarray(a), chunk_size)), regimen)
+    if np.ndim(times) == 2:  # this chunk's rows of save times per member
+        times = _pad(np.asarray(times, dtype=np.float64), chunk_size)
+    if y0 is not None and np.ndim(y0) == 2:  # this chunk's rows of initial states per member
+        y0 = _pad(np.asarray(y0, dtype=np.float64), chunk_size)
     n_devices = 1
     if sharded is not None:
         mesh, in_sharding, t_checked = sharded
         reg = Regimen.empty() if regimen is None else regimen
         if reg.batch_shape:
             reg = jax.tree_util.tree_map(lambda a: jax.device_put(a, in_sharding), reg)
-        got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_checked, reg, keep, mesh, opts)
+        t_dev = jax.device_put(times, in_sharding) if np.ndim(times) == 2 else t_checked
+        y_dev = None if y0 is None else jax.device_put(y0, in_sharding) if np.ndim(y0) == 2 else jnp.asarray(y0)
+        got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_dev, reg, keep, mesh, opts, y_dev)
         n_devices = len(code_dev.sharding.device_set)
     else:
         with warnings.catch_warnings():  # failures are collected and reported by member index
             warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
-            sol = simulate(model, times, params=chunk, regimen=regimen, throw=False, options=opts)
+            sol = simulate(model, times, params=chunk, y0=y0, regimen=regimen, throw=False, options=opts)
         got, code_dev = {k: sol[k] for k in keep}, sol.code
     code = np.asarray(code_dev)[:real].astype(np.int64)
     bad = code != 0
@@ -572,6 +626,14 @@ def _pad(rows: np.ndarray, size: int) -> np.ndarray:
     if rows.shape[0] >= size:
         return rows
     return np.concatenate([rows, np.repeat(rows[-1:], size - rows.shape[0], axis=0)])
+
+
+def _member_rows(a: np.ndarray | None, start: int, stop: int):
+    """Members ``start .. stop - 1`` of per-member save times or initial states (2-D); a
+    shared (1-D) array, or ``None``, as it is."""
+    if a is None or np.ndim(a) < 2:
+        return a
+    return a[start:stop]
 
 
 def _rows(regimen: Regimen | None, start: int, stop: int) -> Regimen | None:
@@ -602,28 +664,64 @@ def _member_regimens(model: Model, regimen: Regimen, times, n: int) -> Regimen:
     if shape[0] != n:
         raise ValueError(f"the regimen holds {shape[0]} regimens (batch shape {shape}) but samples holds {n} "
                          f"members: give one regimen per member ({n}), or one without a batch axis for all")
-    t0 = float(np.asarray(times)[0])
+    tn = np.asarray(times)  # (T,), or (n, T): save times per member
+    t0 = float(np.max(tn[..., 0]))  # the latest start: a neutral dose time is after every member's
     _resolve_regimen(model, _neutral(regimen, t0), times)  # dose targets and array shapes: no member to name
     reg = jax.tree_util.tree_map(
         lambda a: np.ascontiguousarray(np.broadcast_to(np.asarray(a), (n,) + np.shape(a)[-1:])), regimen)
 
-    def error(sub: Regimen) -> ValueError | None:
+    def error(sub: Regimen, t) -> ValueError | None:
         try:
-            _resolve_regimen(model, sub, times)
+            _resolve_regimen(model, sub, t)
         except ValueError as err:
             return err
         return None
 
-    err = error(reg)
+    err = error(reg, times)
     if err is None:
         return reg
     # the checks are per member: bisect for the first member whose regimen fails them
     lo, hi = 0, n  # members 0 .. lo - 1 pass, 0 .. hi - 1 do not: the first bad one is hi - 1
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (lo, mid) if error(_rows(reg, 0, mid)) is not None else (mid, hi)
-    own = error(jax.tree_util.tree_map(lambda a: a[hi - 1], reg))  # its message, without the batch axis
+        lo, hi = (lo, mid) if error(_rows(reg, 0, mid), _member_rows(tn, 0, mid)) is not None else (mid, hi)
+    own_t = tn if tn.ndim == 1 else tn[hi - 1]
+    own = error(jax.tree_util.tree_map(lambda a: a[hi - 1], reg), own_t)  # its message, without the batch axis
     raise ValueError(f"the regimen of member {hi - 1}: {own or err}") from err
+
+
+def _member_y0(model: Model, y0, n: int, tol: float) -> np.ndarray | None:
+    """A sweep's ``y0`` as ``None`` (the model's), one ``(n_states,)`` vector for all members,
+    or an ``(n, n_states)`` matrix, checked as ``simulate`` checks it (the error names the
+    member of a bad row)."""
+    if y0 is None:
+        return None
+    if isinstance(y0, Mapping):
+        base = np.array(model.y0, dtype=np.float64)
+        shared, per = {}, {}
+        for name, v in y0.items():
+            idx, shape = resolve_name(model.states, name, kind="state", owner=model.name)
+            v = np.asarray(as_numbers(v, f"initial state {name!r}"), dtype=np.float64)
+            if v.shape == shape:
+                shared[idx] = v.reshape(-1)
+            elif v.shape == (n,) + shape:
+                per[idx] = v.reshape(n, -1)
+            else:
+                raise ValueError(f"y0[{name!r}] must be one value of shape {shape} for every member or {n} values, "
+                                 f"shape {(n,) + shape} (one per member); got shape {v.shape}")
+        for idx, v in shared.items():
+            base[list(idx)] = v
+        y = base
+        if per:
+            y = np.repeat(base[None], n, axis=0)
+            for idx, v in per.items():
+                y[:, list(idx)] = v
+    else:
+        y = np.asarray(as_numbers(y0, "y0"), dtype=np.float64)
+        if y.ndim == 2 and y.shape[0] != n:
+            raise ValueError(f"y0 holds {y.shape[0]} initial states (shape {y.shape}) but samples holds {n} members: "
+                             f"give one row per member ({n}, {model.n_states}), or one vector for all")
+    return np.asarray(_resolve_y0(model, y, tol=tol))
 
 
 def _chunk_task(x64: bool, send: bool, *args) -> SweepResult:
@@ -683,7 +781,8 @@ def _check_workers_see(client, path: str) -> None:
 
 def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResult], None], retries: int,
                    model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
-                   times_np: np.ndarray, values: np.ndarray, chunk_size: int, path: str, send: bool) -> None:
+                   times_np: np.ndarray, values: np.ndarray, chunk_size: int, path: str, send: bool,
+                   y0: np.ndarray | None = None) -> None:
     """Submit one task per chunk in ``todo`` to ``client`` and hand each result to ``solved``
     as it completes. A task whose worker dies is run again elsewhere by the scheduler, and
     one that raises is retried ``retries`` times; the first error that remains is raised,
@@ -695,9 +794,10 @@ def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResu
     futures = {}
     try:
         for start in todo:
-            fut = client.submit(_chunk_task, x64, send, model, times, _rows(regimen, start, start + chunk_size),
-                                opts, keep, labels, times_np,
-                                values[start:start + chunk_size], start, chunk_size, path,
+            stop = start + chunk_size
+            fut = client.submit(_chunk_task, x64, send, model, _member_rows(times, start, stop),
+                                _rows(regimen, start, stop), opts, keep, labels, _member_rows(times_np, start, stop),
+                                values[start:stop], start, chunk_size, path, None, _member_rows(y0, start, stop),
                                 key=f"seedsoil-sweep-{sweep_id}-{start}", retries=int(retries), pure=False)
             futures[fut] = start
         for fut in as_completed(list(futures)):
@@ -718,6 +818,7 @@ def sweep(
     samples: Mapping[str, ArrayLike] | ArrayLike,
     regimen: Regimen | None = None,
     *,
+    y0: Mapping[str, ArrayLike] | ArrayLike | None = None,
     keep: Sequence[str] | None = None,
     chunk_size: int = 256,
     progress: bool | Mapping[str, Any] = False,
@@ -735,7 +836,17 @@ def sweep(
     """Evaluate ``model`` at ``times`` for every parameter set in ``samples``.
 
     Args:
-        model, times: as for :func:`~seedsoil.solvers.simulate`.
+        model: as for :func:`~seedsoil.solvers.simulate`.
+        times: the save times (days) of every member, 1-D and strictly increasing as for
+            ``simulate``; or one row per member, an ``(N, T)`` array (each row strictly
+            increasing and finite, the same ``T`` for all): member ``i`` is solved from
+            ``times[i, 0]`` and saved at ``times[i]``, e.g. each virtual patient from their
+            own day. Sliced per chunk and padded like the parameter values (one compiled
+            function). The outputs are then ``(N, T, ...)`` with ``result.times`` ``(N, T)``;
+            :meth:`SweepResult.to_xarray` (and the parts written to ``out``) label them by
+            ``member`` and ``time_index``, with the days in the 2-D coordinate
+            ``time(member, time_index)``. A bad row raises ``ValueError`` naming its member,
+            and so does a dose time before a member's ``times[i, 0]``.
         regimen: one :class:`~seedsoil.solvers.Regimen` (without a batch axis) for all
             members, or one per member: a regimen whose arrays carry a leading axis of N
             (the same events and targets, each member's own dose times and amounts, e.g.
@@ -748,6 +859,19 @@ def sweep(
             names as for ``simulate``: ``"k1"``, ``"w"`` with ``(N, size)`` values,
             ``"w[bone]"``, ``"bone.k_z"``; a value of the parameter's own shape is held for
             every member) or an ``(N, n_params)`` matrix of full parameter vectors.
+        y0: the initial states. ``None`` (default): the model's. A mapping
+            ``{state name: value}`` of overrides (names as for ``simulate``: ``"C"``,
+            ``"D"``, ``"D[bone]"``), each value one for all members (the state's own shape)
+            or one per member (``(N, *shape)``). Or a matrix ``(N, n_states)`` of full
+            initial states (or one ``(n_states,)`` vector for all). Per-member rows are
+            sliced per chunk and padded like the parameter values. Checked as ``simulate``
+            checks ``y0`` (finite; a state declared ``nonnegative`` not below ``-atol``),
+            the error naming the member (``batch member i``). To start from the state a
+            previous solve reached, keep every state there:
+            ``sweep(..., keep=model.state_names)``, then
+            ``np.concatenate([r[k].reshape(N, T, -1)[:, -1] for k in model.state_names], axis=1)``
+            is the ``(N, n_states)`` matrix of the last saved states (the flat state order is
+            that of ``model.state_names``).
         keep: names of states, inputs or observables to keep, or one entry of an array-valued
             one (``"metastatic_burden[bone]"``, ``"D[0]"``; kept under that name); default:
             every observable, or every state when the model declares none.
@@ -781,11 +905,11 @@ def sweep(
             raises for a bad argument deletes nothing.
         resume: with ``out``, keep the parts already there that hold chunks of this same
             sweep (same model, members, parameter values, save times, kept outputs and
-            ``chunk_size``) and solve only the chunks whose part is missing or damaged; the
-            result equals that of an uninterrupted sweep. A part of another sweep raises
-            ``ValueError`` naming it. ``on_chunk`` is called for the solved chunks only. The
-            regimen (one per member too) and solver settings are not stored in the parts: pass
-            the same ones.
+            ``chunk_size``; with save times per member, each part's rows) and solve only the
+            chunks whose part is missing or damaged; the result equals that of an uninterrupted
+            sweep. A part of another sweep raises ``ValueError`` naming it. ``on_chunk`` is
+            called for the solved chunks only. The regimen (one per member too), ``y0`` and
+            solver settings are not stored in the parts: pass the same ones.
         shard: split each chunk over all devices of JAX's default backend (a 1-D
             :class:`~jax.sharding.Mesh` with :class:`~jax.sharding.NamedSharding` along
             the member axis, solved with :func:`jax.shard_map`); ``chunk_size`` is rounded
@@ -836,8 +960,14 @@ def sweep(
     keep = tuple(keep) if keep is not None else (model.observable_names or model.state_names)
     labels = _labels(model, keep, sampled, n)  # raises KeyError for unknown names before solving
     # simulate's own checks, done here, concretely, before anything in out is touched
-    t_checked = _check_times(times)
+    t_checked = _check_times(times, batch=True)
     times_np = np.asarray(t_checked, dtype=np.float64)
+    if times_np.ndim == 2:  # save times per member
+        if times_np.shape[0] != n:
+            raise ValueError(f"times holds {times_np.shape[0]} rows of save times but samples holds {n} members: "
+                             f"give one row per member (shape ({n}, T)), or 1-D times for all")
+        times = times_np
+    y0 = _member_y0(model, y0, n, opts.atol)
     if isinstance(regimen, Regimen) and regimen.batch_shape:  # one regimen per member
         regimen = _member_regimens(model, regimen, t_checked, n)
     else:
@@ -911,14 +1041,15 @@ def sweep(
         if client is None:
             sharded = (mesh, in_sharding, t_checked) if shard else None
             for start in todo:
-                chunk_result = _solve_chunk(model, times, _rows(regimen, start, start + chunk_size), opts, keep,
-                                            labels, times_np,
-                                            values[start:start + chunk_size], start, chunk_size, path, sharded)
+                stop = start + chunk_size
+                chunk_result = _solve_chunk(model, _member_rows(times, start, stop), _rows(regimen, start, stop), opts,
+                                            keep, labels, _member_rows(times_np, start, stop), values[start:stop],
+                                            start, chunk_size, path, sharded, _member_rows(y0, start, stop))
                 n_devices = chunk_result.devices
                 solved(start, chunk_result)
         else:
             _run_on_client(client, todo, solved, retries, model, times, regimen, opts, keep, labels, times_np, values,
-                           chunk_size, os.path.abspath(path), send=in_memory or on_chunk is not None)
+                           chunk_size, os.path.abspath(path), send=in_memory or on_chunk is not None, y0=y0)
     finally:
         bar.close()
     kept = {k: np.concatenate([outputs[s][k] for s in starts]) for k in keep} if in_memory else {}

@@ -50,7 +50,7 @@ def test_unknown_parameter_and_wrong_shapes():
         (np.array([0.0, 2.0, 1.0]), r"times\[2\] = 1\.0 follows 2\.0"),
         (np.array([0.0, 1.0, 1.0]), r"times\[2\] = 1\.0 follows 1\.0"),
         (np.array([0.0, np.nan]), "times must be finite"),
-        (np.zeros((2, 2)), "non-empty 1-D"),
+        (np.zeros((2, 2, 2)), "non-empty 1-D"),
     ],
 )
 def test_bad_times(times, match):
