@@ -20,10 +20,15 @@ from .models import (  # noqa: E402
     HUMAN_BONE,
     Input,
     Link,
+    LogitNormal,
+    LogNormal,
     Model,
+    Normal,
     Observable,
+    Outcome,
     Param,
     Params,
+    Population,
     State,
     ayati2010,
     bone_metastasis,
@@ -44,6 +49,7 @@ from .solvers import (  # noqa: E402
     Regimen,
     SolveError,
     SolverOptions,
+    Trial,
     bolus,
     every,
     export_sbml,
@@ -63,6 +69,7 @@ from .solvers import (  # noqa: E402
     simulate,
     sobol,
     sweep,
+    virtual_trial,
 )
 
 __version__ = "0.1.0"
@@ -73,7 +80,8 @@ __all__ = [
     "cascade", "compose", "denosumab", "every", "export_sbml", "fit", "from_schedule", "identity", "infusion",
     "iwata2000", "komarova2003", "lemaire2004", "load_dataset", "load_sweep", "local_sensitivity", "log10",
     "models", "morris", "opg_fc", "profile", "relative", "sample_posterior", "scale", "simulate", "sobol",
-    "solvers", "sweep", "vicious_cycle", "zoledronic_acid",
+    "solvers", "sweep", "vicious_cycle", "zoledronic_acid", "LogNormal", "LogitNormal", "Normal", "Outcome",
+    "Population", "Trial", "virtual_trial",
 ]
 
 

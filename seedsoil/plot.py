@@ -5,6 +5,17 @@ does not import matplotlib. Every function returns ``(figure, axes)`` and never 
 ``plt.show()``.
 """
 
-from .solvers.plot import fitted, forecast, morris_bars, profiles, quantile_bands, sobol_bars, trajectories
+from .solvers.plot import (
+    fitted,
+    forecast,
+    kaplan_meier,
+    morris_bars,
+    profiles,
+    quantile_bands,
+    sobol_bars,
+    trajectories,
+    vpc,
+)
 
-__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
+__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands",
+           "kaplan_meier", "vpc"]

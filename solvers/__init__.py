@@ -29,6 +29,7 @@ from ._predict import Band, CrossValidation, ModelComparison, compare_models, cr
 from ._selection import Selection, select_by_ranges, select_virtual_population
 from ._simulate import STATUS, Solution, SolveError, SolverOptions, simulate, trace_count
 from ._sweep import SweepResult, load_sweep, sweep
+from ._trial import Trial, virtual_trial
 from .data import Dataset, load_dataset
 from .regimen import Regimen, bolus, every, from_schedule, infusion, scale
 from .sbml import export as export_sbml
@@ -43,6 +44,6 @@ __all__ = [
     "load_dataset", "load_sweep", "local_sensitivity", "log10", "morris", "parameter_ranges", "profile",
     "programs", "reciprocal", "regimen", "relative", "roadrunner_load", "roadrunner_simulate", "sample_posterior",
     "sbml", "sbml_errors", "scale", "sensitivity", "simulate", "sobol", "sweep", "trace_count",
-    "EventTimes", "Selection", "event_free", "poisson_fraction",
+    "EventTimes", "Selection", "Trial", "virtual_trial", "event_free", "poisson_fraction",
     "prob_none", "sample_event_times", "select_by_ranges", "select_virtual_population",
 ]

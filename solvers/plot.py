@@ -14,6 +14,9 @@ returns ``(figure, axes)`` with ``axes`` a NumPy array of the panels drawn (2-D 
 * :func:`morris_bars` and :func:`sobol_bars`: the indices of :func:`~seedsoil.solvers.morris`
   and :func:`~seedsoil.solvers.sobol` with their bootstrap confidence intervals.
 * :func:`quantile_bands`: the median and quantile bands over time of a sweep.
+* :func:`kaplan_meier`: Kaplan-Meier curves per arm of a virtual trial, with the exact
+  population curve over them.
+* :func:`vpc`: a visual predictive check, a simulated population's bands against data.
 
 Outputs are named as in ``sol[name]``; one entry of an array-valued output is named by its
 label or index in brackets, e.g. ``"metastatic_burden[bone]"`` or ``"metastatic_burden[0]"``.
@@ -38,7 +41,8 @@ from ._simulate import Solution
 from ._sweep import SweepResult
 from .regimen import Regimen
 
-__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands"]
+__all__ = ["trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars", "quantile_bands",
+           "kaplan_meier", "vpc"]
 
 TIME_LABEL = "time (day)"
 _LINESTYLES = ("-", "--", ":", "-.")
@@ -772,4 +776,148 @@ def quantile_bands(
         ax.set_ylabel(_with_unit(title, unit))
         ax.set_xlabel(TIME_LABEL)
         ax.legend(fontsize=7)
+    return fig, panels
+
+
+# --------------------------------------------------------------------------------------
+# Virtual trials: Kaplan-Meier curves and visual predictive checks
+# --------------------------------------------------------------------------------------
+_TIME_SCALES = {"day": 1.0, "week": 7.0, "month": 30.4375, "year": 365.25}
+
+
+def kaplan_meier(
+    trial,
+    outcome: str,
+    *,
+    arms: Sequence[str] | None = None,
+    competing: str | None = "death",
+    seed: int | None = None,
+    exact: bool = True,
+    ci: bool = True,
+    time_unit: str = "month",
+    ax=None,
+    figsize: tuple[float, float] = (6.0, 4.0),
+) -> tuple[Any, np.ndarray]:
+    """Kaplan-Meier curves of ``outcome`` per arm of a :class:`~seedsoil.solvers.Trial`.
+
+    Each arm's curve is lifelines' :class:`~lifelines.KaplanMeierFitter` on one sampled event
+    time per patient (:meth:`Trial.event_times`, censored at death with ``competing="death"``
+    and at the horizon), drawn as a step with its confidence band (``ci``); with ``exact``
+    the population's exact event-free fraction (:meth:`Trial.survival`, the mean of every
+    patient's ``exp(-H)``, no sampling) is drawn over it as a thin dashed line, so the
+    sampling noise of the step curve is visible. The legend gives each arm's patient count.
+
+    Args:
+        trial: a :class:`~seedsoil.solvers.Trial`.
+        outcome: an outcome the trial's model declares (``"sre"``).
+        arms: arms to draw (default: all, in order).
+        competing, seed: as for :meth:`Trial.event_times`.
+        exact: also draw the exact population curve (with ``competing=None``, its
+            net-survival form, which is what a Kaplan-Meier curve censoring deaths estimates
+            for independent censoring).
+        ci: shade the Kaplan-Meier confidence band.
+        time_unit: ``"day"``, ``"week"``, ``"month"`` (30.44 days) or ``"year"``.
+        ax: axes to draw into (default: a new figure).
+        figsize: size of a new figure.
+
+    Returns:
+        ``(figure, axes)`` with ``axes`` a 1-element array.
+    """
+    if time_unit not in _TIME_SCALES:
+        raise ValueError(f"time_unit must be one of {list(_TIME_SCALES)}; got {time_unit!r}")
+    scale = _TIME_SCALES[time_unit]
+    names = list(trial.arms) if arms is None else list(arms)
+    for a in names:
+        trial._arm(a)  # raises naming an unknown arm
+    fig, panels = _panels(ax, 1, 1, figsize, panel_size=figsize)
+    axis = panels[0]
+    km = trial.kaplan_meier(outcome, seed=seed, competing=competing)
+    exact_curve = trial.survival(outcome, competing=None) if exact else None
+    for colour, arm in zip(_colours() * 4, names):
+        fitter = km[arm]
+        sf = fitter.survival_function_
+        t = sf.index.to_numpy(dtype=float) / scale
+        axis.step(t, sf.iloc[:, 0].to_numpy(), where="post", color=colour,
+                  label=f"{arm} (n = {int(trial.ok[arm].sum())})")
+        if ci:
+            band = fitter.confidence_interval_survival_function_
+            axis.fill_between(band.index.to_numpy(dtype=float) / scale, band.iloc[:, 0], band.iloc[:, 1],
+                              step="post", color=colour, alpha=0.15, lw=0)
+        if exact_curve is not None:
+            axis.plot(trial.times / scale, exact_curve.sel(arm=arm).values, color=colour, ls="--", lw=0.8)
+    if exact_curve is not None:
+        axis.plot([], [], color="grey", ls="--", lw=0.8, label="exact population mean of exp(-H)")
+    axis.set_ylim(0.0, 1.02)
+    axis.set_xlabel(f"time from start ({time_unit})")
+    axis.set_ylabel(f"fraction free of {outcome}")
+    axis.legend(fontsize=8)
+    return fig, panels
+
+
+def vpc(
+    times: Any,
+    simulated: Any,
+    *,
+    observed: Mapping[str, Any] | None = None,
+    bands: Sequence[tuple[float, float]] = ((0.05, 0.95), (0.25, 0.75)),
+    label: str = "simulated",
+    ylabel: str = "",
+    time_unit: str = "day",
+    color: str | None = None,
+    ax=None,
+    figsize: tuple[float, float] = (6.0, 4.0),
+) -> tuple[Any, np.ndarray]:
+    """Visual predictive check: the simulated population's median and quantile bands of an
+    output over time, with observed data (individual points, or published summary figures
+    with their ranges) drawn over them.
+
+    Args:
+        times: ``(n_times,)`` times of the simulated values (days).
+        simulated: ``(n_patients, n_times)`` values (NaN rows, failed members, are left
+            out; the title says how many were used).
+        observed: data to check against: ``{"time": (k,), "value": (k,)}`` and optionally
+            ``"low"``/``"high"`` (a published range or interval, drawn as error bars) and
+            ``"label"``; times in days.
+        bands: ``(low, high)`` quantile pairs in [0, 1].
+        label, ylabel, color: legend prefix, y-axis label, colour.
+        time_unit: ``"day"``, ``"week"``, ``"month"`` or ``"year"`` for the x axis.
+        ax, figsize: axes to draw into, size of a new figure.
+
+    Returns:
+        ``(figure, axes)`` with ``axes`` a 1-element array.
+    """
+    if time_unit not in _TIME_SCALES:
+        raise ValueError(f"time_unit must be one of {list(_TIME_SCALES)}; got {time_unit!r}")
+    scale = _TIME_SCALES[time_unit]
+    t = np.asarray(times, dtype=float)
+    y = np.asarray(simulated, dtype=float)
+    if y.ndim != 2 or y.shape[1] != t.shape[0]:
+        raise ValueError(f"simulated must have shape (n_patients, {t.shape[0]}); got {y.shape}")
+    for lo, hi in bands:
+        if not (0.0 <= lo < hi <= 1.0):
+            raise ValueError(f"a band is (low, high) quantiles with 0 <= low < high <= 1; got {(lo, hi)}")
+    used = np.isfinite(y).all(axis=1)
+    if not used.any():
+        raise ValueError("every simulated patient is NaN (failed); nothing to draw")
+    fig, panels = _panels(ax, 1, 1, figsize, panel_size=figsize)
+    axis = panels[0]
+    colour = color or _colours()[0]
+    for k, (lo, hi) in enumerate(sorted(bands, key=lambda b: b[1] - b[0], reverse=True)):
+        qlo, qhi = np.quantile(y[used], [lo, hi], axis=0)
+        axis.fill_between(t / scale, qlo, qhi, color=colour, alpha=0.15 + 0.15 * k, lw=0,
+                          label=f"{label} {100 * lo:g}-{100 * hi:g} %")
+    axis.plot(t / scale, np.median(y[used], axis=0), color=colour, lw=1.5, label=f"{label} median")
+    if observed is not None:
+        ot = np.atleast_1d(np.asarray(observed["time"], dtype=float)) / scale
+        ov = np.atleast_1d(np.asarray(observed["value"], dtype=float))
+        if "low" in observed and "high" in observed:
+            lo_, hi_ = (np.atleast_1d(np.asarray(observed[k], dtype=float)) for k in ("low", "high"))
+            axis.errorbar(ot, ov, yerr=[ov - lo_, hi_ - ov], fmt="ko", capsize=3,
+                          label=str(observed.get("label", "observed")))
+        else:
+            axis.plot(ot, ov, "ko", ms=3, label=str(observed.get("label", "observed")))
+    axis.set_title(f"{used.sum()} of {len(used)} patients", fontsize=9)
+    axis.set_xlabel(f"time ({time_unit})")
+    axis.set_ylabel(ylabel)
+    axis.legend(fontsize=8)
     return fig, panels
