@@ -20,6 +20,7 @@ from .bone import (
     SkeletalEvents,
     ViciousCycle,
     bone_metastasis,
+    bone_metastasis_population,
     human_bone,
     skeletal_events,
     vicious_cycle,
@@ -29,8 +30,9 @@ from .metastasis import Cascade, cascade, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
-    "ayati2010", "base", "bone", "bone_metastasis", "cascade", "Cascade", "compose", "Composite", "denosumab",
-    "drugs", "HUMAN_BONE", "human_bone", "HumanBone", "Input", "iwata2000", "komarova2003", "lemaire2004", "Link",
+    "ayati2010", "base", "bone", "bone_metastasis", "bone_metastasis_population", "cascade", "Cascade", "compose",
+    "Composite", "denosumab", "drugs", "HUMAN_BONE", "human_bone", "HumanBone", "Input", "iwata2000", "komarova2003",
+    "lemaire2004", "Link",
     "LogitNormal", "LogNormal", "metastasis", "Model", "Normal", "Observable", "opg_fc", "Outcome", "Param",
     "Params", "Population", "reference", "skeletal_events", "SkeletalEvents", "State", "UnknownNameError",
     "vicious_cycle", "ViciousCycle", "View", "zoledronic_acid",
