@@ -210,11 +210,18 @@ class Trial:
         """``(n_arms, n, n_times)`` cumulative hazard of ``outcome`` since each patient's
         start (``H(t) - H(0)``; for an expected count ``N(t) - N(0)``, the cumulative hazard
         of the first event of a Poisson process); with ``competing="death"`` held at its
-        value on the day of death (no event after death). NaN where not ok."""
+        value on the day of death (no event after death). NaN where not ok.
+
+        An expected count is nondecreasing by definition; a discretised size density can
+        undershoot it slightly (the cascade's unlimited third-order transport scheme,
+        ``models/metastasis/size_structured.py``), so it is read through its running
+        maximum."""
         o = self._outcome(outcome)
         if o.kind not in ("cumulative_hazard", "expected_count"):
             raise ValueError(f"outcome {outcome!r} is a {o.kind!r}, not a hazard or an expected count")
         x = self.outputs[o.output]
+        if o.kind == "expected_count":  # nondecreasing by definition: drop the size grid's undershoots
+            x = np.fmax.accumulate(x, axis=-1)
         H = x - x[..., :1]
         if competing is not None:
             if competing != "death":
@@ -463,7 +470,7 @@ def virtual_trial(
             excluded.append((i, "screening", f"solve failed: {why}"))
         ok = res.ok.copy()
         level = np.random.default_rng(seed).exponential(size=n)
-        N = np.nan_to_num(np.asarray(res[drawn.output], dtype=float), nan=-np.inf)
+        N = np.fmax.accumulate(np.nan_to_num(np.asarray(res[drawn.output], dtype=float), nan=-np.inf), axis=1)
         starts = _first_crossing(grid, N, level)
         never = ok & ~np.isfinite(starts)
         excluded += [(int(i), "screening", f"no {drawn.name} by day {screen_until:g}") for i in np.flatnonzero(never)]
