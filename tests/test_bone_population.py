@@ -21,7 +21,7 @@ def swept():
     from seedsoil.solvers import sweep
 
     model = bone_metastasis("breast", n_bins=16)
-    samples = bone_metastasis_population().sample(model, N_PATIENTS, seed=0, method="sobol")
+    samples = bone_metastasis_population(sre=False).sample(model, N_PATIENTS, seed=0, method="sobol")
     months = np.arange(181.0)
     result = sweep(model, months * MONTH, samples,
                    keep=["cascade.n_detectable[bone]", "cascade.primary_doubling_time"])
@@ -32,7 +32,7 @@ def swept():
 def test_declaration():
     pop = bone_metastasis_population()
     assert isinstance(pop, Population)
-    assert pop.names == ("cascade.r_P", "cascade.kappa[bone]", "cascade.a_met[bone]")
+    assert pop.names == ("cascade.r_P", "cascade.kappa[bone]", "cascade.a_met[bone]", "sre.h_0")
     assert all(isinstance(d, LogNormal) for d in pop.variability.values())
     assert pop.variability["cascade.r_P"].sd_log == pytest.approx(math.log(521 / 66) / 4)
     for name in pop.names:  # every entry names its source

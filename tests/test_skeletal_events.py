@@ -4,8 +4,8 @@ integrated as the cumulative hazard state H, so that the SRE-free probability is
 Independent references: the closed form exp(-h t) for constant inputs (the part solved alone,
 its inputs set by infusions), a trapezoid integral of the saved hazard for the whole
 bone_metastasis model, Coleman 2005's ~2-fold risk between typical moderate/high and low uNTx
-(data/clinical_targets.csv), and Hortobagyi 1996's placebo median of 7.0 months for the
-typical breast patient (the provisional calibration of h_0)."""
+(data/clinical_targets.csv). The population-level calibration of h_0 and T_50 (Hortobagyi
+1996, Theriault 1999) is checked by a virtual trial in tests/test_bone_trial.py."""
 
 import csv
 import math
@@ -19,7 +19,10 @@ from seedsoil.models.bone import bone_metastasis
 from seedsoil.models.drugs import XGEVA_Q4W
 from seedsoil.solvers import from_schedule, infusion, simulate
 
-MODEL = bone_metastasis("breast", n_bins=8)
+# T_50 = 1e9 rather than the fitted 1e8: the coarse 8-bin burden crosses zero early, where the
+# clipped hazard has a kink whose trapezoid error (the independent check below) grows as T_50
+# falls; what is checked here (wiring, integration, directions) does not depend on its value.
+MODEL = bone_metastasis("breast", n_bins=8).with_params(**{"sre.T_50": 1e9})
 BONE = MODEL.part("cascade").organs.index("bone")
 START = 1065.0  # day n_detectable[bone] = ln 2 of the default (64-bin) breast patient
 DAYS = np.arange(0.0, START + 366.0, 0.25)  # fine enough for a trapezoid of the hazard
@@ -60,7 +63,7 @@ def test_wiring_and_declarations():
     assert "sre" not in bone_metastasis("breast", n_bins=8, bone="vicious_cycle").keys  # no uNTx there
     for name in ("h_0", "T_50"):  # calibrated later, on the trial figures, and saying so
         source = SRE.params.spec(name).source
-        assert source.startswith("provisional") and "05_virtual_trial" in source
+        assert source.startswith("fitted to") and "05_virtual_trial" in source
         assert "hortobagyi1996_placebo_median" in source and "theriault1999_placebo_2y" in source
     assert "Coleman" in SRE.params.spec("gamma").source
 
@@ -136,19 +139,3 @@ def test_denosumab_lowers_the_cumulative_hazard_over_a_year(runs):
     assert np.all(np.asarray(treated["bone.uNTx"])[late] < np.asarray(untreated["bone.uNTx"])[late])
     before = DAYS <= START
     np.testing.assert_allclose(treated["sre.H"][before], untreated["sre.H"][before], rtol=1e-9)
-
-
-def test_the_typical_breast_patient_has_hortobagyi_median_of_7_months():
-    """Provisional h_0: the default 64-bin breast patient, followed from the day its expected
-    number of detectable bone metastases reaches ln 2, is SRE-free with probability 0.5 after
-    7.0 months (hortobagyi1996_placebo_median): exp(-(H(t) - H(start))), as a trial started
-    from a saved state with H reset to 0 reads exp(-H(t))."""
-    model = bone_metastasis("breast")
-    month = 365.25 / 12
-    median = float(TARGETS["hortobagyi1996_placebo_median"]["value"])
-    days = np.concatenate([np.arange(0.0, START + 20.0, 5.0), [START + median * month]])
-    sol = simulate(model, days)
-    start = np.interp(np.log(2.0), np.asarray(sol["cascade.n_detectable"][:-1, BONE]), days[:-1])
-    assert start == pytest.approx(START, abs=1.0)
-    H = np.asarray(sol["sre.H"])
-    assert math.exp(-(H[-1] - H[days == START][0])) == pytest.approx(0.5, abs=0.005)

@@ -17,6 +17,11 @@ months); the population spreads patients around it:
   diagnosis to bone metastasis: median 35, quartiles 9-75 months, patients of a phase-3
   trial of bone-targeted agents, i.e. all with bone metastases).
 
+* ``sre.h_0`` (hazard of a first skeletal-related event): log-normal around the sre part's
+  ``h_0``, sd_log ``SD_LOG_H_0`` = 1.99, fitted with ``h_0`` and ``T_50`` by a virtual placebo
+  arm to Hortobagyi 1996 and Theriault 1999 (``notebooks/05_virtual_trial.py``; the module
+  docstring of ``seedsoil.models.bone.skeletal_events``).
+
 The latency read-out: metastases are founded as a Poisson process, so patient ``i`` has a
 detectable bone metastasis by ``t`` with probability ``1 - exp(-N_i(t))``, ``N_i`` =
 ``cascade.n_detectable[bone]``; conditioned on one within ``T_max`` = 15 years (Martin's
@@ -86,6 +91,7 @@ from typing import Any
 import numpy as np
 
 from .._population import LogNormal, Population
+from ._skeletal_events import FITTED, SD_LOG_H_0
 from .disease import NATURAL_HISTORY
 
 __all__ = ["bone_metastasis_population", "calibrate_latency_spread", "latency_quartiles"]
@@ -113,6 +119,8 @@ SOURCES = {
                            "fitted by calibrate_latency_spread (at its plausibility bound 1, twice the primaries' "
                            "sd_log of zhang2017_vdt)",
 }
+SOURCES["sre.h_0"] = ("median the sre part's h_0, sd_log " + f"{SD_LOG_H_0}: " + FITTED
+                      + " (a frailty: lesion site and extent at entry)")
 PRESETS = ("breast",)
 
 
@@ -122,14 +130,16 @@ def _population(sd_log_kappa: float, sd_log_a_met: float) -> Population:
          "cascade.kappa[bone]": LogNormal(sd_log=sd_log_kappa, median=NATURAL_HISTORY["kappa[bone]"]),
          "cascade.a_met[bone]": LogNormal(sd_log=sd_log_a_met)},
         name="bone_metastasis_breast",
-        source="; ".join(f"{k}: {v}" for k, v in SOURCES.items()),
+        source="; ".join(f"{k}: {v}" for k, v in SOURCES.items() if k != "sre.h_0"),
     )
 
 
-def bone_metastasis_population(preset: str = "breast") -> Population:
+def bone_metastasis_population(preset: str = "breast", *, sre: bool = True) -> Population:
     """The declared inter-patient variability of ``bone_metastasis(preset)`` (module
-    docstring): ``cascade.r_P``, ``cascade.kappa[bone]`` and ``cascade.a_met[bone]``,
-    log-normal around the preset's values. Sample it with
+    docstring): ``cascade.r_P``, ``cascade.kappa[bone]``, ``cascade.a_met[bone]`` and the
+    skeletal-event hazard ``sre.h_0``, log-normal around the preset's values. ``sre=False``:
+    the natural-history entries only (what :func:`calibrate_latency_spread` samples; a
+    Sobol' sample in fewer dimensions has other points). Sample it with
     ``bone_metastasis_population().sample(bone_metastasis("breast"), n, seed=0, method="sobol")``.
 
     Raises:
@@ -137,7 +147,11 @@ def bone_metastasis_population(preset: str = "breast") -> Population:
     """
     if preset not in PRESETS:
         raise ValueError(f"no population is declared for preset {preset!r}; available: {list(PRESETS)}")
-    return _population(SD_LOG_KAPPA_BONE, SD_LOG_A_MET_BONE)
+    natural = _population(SD_LOG_KAPPA_BONE, SD_LOG_A_MET_BONE)
+    if not sre:
+        return natural
+    return Population({**natural.variability, "sre.h_0": LogNormal(sd_log=SD_LOG_H_0)}, name=natural.name,
+                      source=natural.source + "; sre.h_0: " + SOURCES["sre.h_0"])
 
 
 def latency_quartiles(n_detectable: Any, months: Any, probs=(0.25, 0.5, 0.75)) -> tuple[np.ndarray, float]:
