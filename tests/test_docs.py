@@ -65,7 +65,8 @@ def test_site_builds_with_generated_parameter_tables(site):
     api = (site / "api" / "solvers" / "index.html").read_text(encoding="utf-8")
     for name in ("simulate", "sweep", "fit", "SolverOptions"):
         assert f'id="seedsoil.solvers.{name}"' in api
-    for notebook in ("01_fit_bone_data", "02_sensitivity", "03_interventions", "04_human_calibration"):
+    for notebook in ("01_fit_bone_data", "02_sensitivity", "03_interventions", "04_human_calibration",
+                     "05_virtual_trial"):
         assert (site / "notebooks" / notebook / "index.html").is_file()
 
 
