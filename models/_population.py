@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from jaxtyping import Float
-from scipy import special, stats
+from scipy import special
 
 from ._checks import _array, _count, _first, _positive, _real
 from .base import Model, resolve_name
@@ -389,6 +389,8 @@ class Population:
         if method not in ("random", "sobol"):
             raise ValueError(f"method must be 'random' or 'sobol'; got {method!r}")
         plan = self._plan(model)
+        from scipy import stats  # here, not at import: import seedsoil loads no scipy.stats
+
         d = len(plan)
         if method == "random":
             z = np.random.default_rng(seed).standard_normal((n, d))

@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 from jaxtyping import ArrayLike, Bool, Float, Int
-from scipy import stats
 
 from ..models._checks import _TOL, _array, _count, _first, _is_xarray, _mask
 
@@ -132,6 +131,8 @@ def poisson_fraction(means: ArrayLike, op: str, k: int, *, ok: ArrayLike | None 
         where = np.flatnonzero(keep)[_first(neg)[0]]
         raise ValueError(f"means must be >= 0; patient {where} has {float(mu_in[_first(neg)])!r}")
     mu_in = np.maximum(mu_in, 0.0)
+    from scipy import stats  # here, not at import: import seedsoil loads no scipy.stats
+
     pois = stats.poisson(mu_in)
     prob = {">=": lambda: pois.sf(k - 1), ">": lambda: pois.sf(k), "<=": lambda: pois.cdf(k),
             "<": lambda: pois.cdf(k - 1), "==": lambda: pois.pmf(k)}[op]()

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from jaxtyping import ArrayLike, Bool, Float, Int
-from scipy import stats
 
 from ..models._checks import _array, _count, _positive, _real
 
@@ -235,6 +234,8 @@ def select_virtual_population(
     logcol = np.array([names[j] in logged for j in cols])
     with np.errstate(invalid="ignore"):
         usable = np.all(np.isfinite(xs), axis=1) & np.all(~logcol | (xs > 0), axis=1)
+    from scipy import stats  # here, not at import: import seedsoil loads no scipy.stats
+
     excluded = np.flatnonzero(~usable)
     y = xs[usable].copy()
     y[:, logcol] = np.log(y[:, logcol])

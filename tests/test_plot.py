@@ -109,6 +109,7 @@ def test_plot_loads_on_first_use_and_import_seedsoil_does_not_load_matplotlib():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0 and run.stdout.strip() == "ok", run.stderr[-2000:]
     assert set(seedsoil.plot.__all__) == {"trajectories", "fitted", "forecast", "profiles", "morris_bars", "sobol_bars",
+                                          "kaplan_meier", "vpc",
                                           "quantile_bands"}
 
 
