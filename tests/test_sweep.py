@@ -7,6 +7,7 @@ import pytest
 from seedsoil.models import komarova2003
 from seedsoil.solvers import simulate, sweep, trace_count
 
+from ._devices import run_on_cpu_devices
 from .test_failures import MODEL as BLOW_UP
 from .test_failures import OPTS
 
@@ -204,15 +205,7 @@ SHARD_SCRIPT = textwrap.dedent("""
 
 
 def test_sharded_sweep_splits_chunks_over_devices_and_matches(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
-               SEEDSOIL_CACHE_DIR="off", TF_CPP_MIN_LOG_LEVEL="3")
-    root = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-    dump = tmp_path / "sharded.json"
-    proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(dump)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(dump.read_text())
+    got = run_on_cpu_devices(SHARD_SCRIPT, tmp_path)
     ref = sweep(KOM, TIMES, {"k1": np.linspace(0.2, 0.3, 10)}, bolus("x1", [30.0], [5.0]), keep=("z", "x1"),
                 chunk_size=8, shard=False)
     assert got["code"] == [0] * 10

@@ -8,13 +8,9 @@ sharded, streamed to disk and resumed, on Dask workers).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import subprocess
-import sys
 import textwrap
-from pathlib import Path
 
 import equinox as eqx
 import jax.numpy as jnp
@@ -26,6 +22,7 @@ from seedsoil.models.drugs import XGEVA_Q4W, denosumab
 from seedsoil.solvers import bolus, from_schedule, simulate, sweep, trace_count
 from seedsoil.solvers._sweep import load_sweep
 
+from ._devices import run_on_cpu_devices
 from .test_failures import MODEL as BLOW_UP
 from .test_failures import OPTS
 
@@ -179,15 +176,7 @@ SHARD_SCRIPT = textwrap.dedent("""
 
 
 def test_sharded_over_four_devices_splits_the_regimen_with_the_members(tmp_path):
-    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=4", JAX_PLATFORMS="cpu",
-               SEEDSOIL_CACHE_DIR="off", TF_CPP_MIN_LOG_LEVEL="3")
-    root = Path(__file__).resolve().parents[1]
-    env["PYTHONPATH"] = os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
-    dump = tmp_path / "sharded.json"
-    proc = subprocess.run([sys.executable, "-c", SHARD_SCRIPT, str(dump)], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    got = json.loads(dump.read_text())
+    got = run_on_cpu_devices(SHARD_SCRIPT, tmp_path)
     starts = np.arange(10.0) * 2.0
     ref = simulate(DMAB, T, params={"ka": np.linspace(0.2, 0.3, 10)},
                    regimen=from_schedule(XGEVA_Q4W, count=3, start=starts[:, None]))
