@@ -7,7 +7,11 @@ under every arm of a trial, summarised as a trial report summarises real patient
    (:class:`~seedsoil.models.Population`; ``None``: ``n`` copies of the model's defaults).
 2. **Start day** ``s_i`` of each patient (the trial's day 0 for that patient):
 
-   * a number: the same day for everyone; ``"diagnosis"``: day 0;
+   * a number: the same day for everyone;
+   * ``"diagnosis"``: day 0, or, when the model declares an outcome ``diagnosis`` of kind
+     ``"threshold"`` (a cascade built from tumour onset, ``cascade(..., onset=...)``), the
+     day its output first reaches its level on the screening grid (linear between grid
+     points): each patient's own day of diagnosis;
    * ``"first_<outcome>"`` (or the outcome's name) for an outcome of kind
      ``"expected_count"`` that the model declares (e.g. ``"first_bone_metastasis"``):
      the day of the patient's first such event, drawn by inversion from its expected count
@@ -99,7 +103,14 @@ def _arm_regimen(model: Model, name: str, arm: Any, starts: np.ndarray, horizon:
     return reg
 
 
-def _start_outcome(model: Model, start: str) -> Outcome:
+def _start_outcome(model: Model, start: str) -> Outcome | None:
+    """The outcome whose event starts each patient's trial (``None``: day 0)."""
+    if start == "diagnosis":
+        declared = [o for o in model.outcomes if o.name == "diagnosis"]
+        if declared and declared[0].kind != "threshold":
+            raise ValueError(f"start='diagnosis': the model's outcome 'diagnosis' is a {declared[0].kind!r}; "
+                             "a diagnosis day is read from an outcome of kind 'threshold'")
+        return declared[0] if declared else None
     name = start[len("first_"):] if start.startswith("first_") and start not in [o.name for o in model.outcomes] \
         else start
     out = model.outcome(name)
@@ -149,7 +160,8 @@ class Trial:
     Attributes:
         arms: arm names, in order.
         times: trial times (days from each patient's start), ``(n_times,)``.
-        start_day: ``(n,)`` each patient's start day (days from diagnosis; NaN if not eligible).
+        start_day: ``(n,)`` each patient's start day (days from the model's t = 0: diagnosis, or tumour
+            onset for a model built from onset; NaN if not eligible).
         eligible: ``(n,)`` patients who entered the trial.
         ok: ``{arm: (n,) bool}`` eligible patients whose solve in that arm succeeded.
         outputs: ``{output name: (n_arms, n, n_times)}`` kept outputs (NaN where not ok).
@@ -414,8 +426,10 @@ def virtual_trial(
             regimen per patient.
         seed: seeds the population sample, the start days and the event times drawn later.
         horizon: days of follow-up from each patient's start.
-        start: ``"diagnosis"`` (day 0), a day, or ``"first_<outcome>"`` for an expected-count
-            outcome the model declares (e.g. ``"first_bone_metastasis"``).
+        start: ``"diagnosis"`` (day 0, or each patient's day of diagnosis when the model
+            declares a ``diagnosis`` threshold: a model built from onset), a day, or
+            ``"first_<outcome>"`` for an expected-count outcome the model declares (e.g.
+            ``"first_bone_metastasis"``).
         dt: spacing of the trial's save times (days; default weekly, so week-13 and week-25
             markers are save times).
         keep: outputs to keep besides every declared outcome's (default: every scalar
@@ -442,8 +456,7 @@ def virtual_trial(
         raise TypeError(f"population must be a seedsoil.models.Population or None; got {type(population).__name__}")
     drawn = None
     if isinstance(start, str):
-        if start != "diagnosis":
-            drawn = _start_outcome(model, start)
+        drawn = _start_outcome(model, start)
     else:
         _check_number(start, "start", positive=False)
     keep_out = [o.output for o in model.outcomes]
@@ -469,7 +482,10 @@ def virtual_trial(
         for i, why in res.failures():
             excluded.append((i, "screening", f"solve failed: {why}"))
         ok = res.ok.copy()
-        level = np.random.default_rng(seed).exponential(size=n)
+        if drawn.kind == "threshold":  # a deterministic start (diagnosis): the first crossing of its level
+            level = np.full(n, float(drawn.level))
+        else:  # an expected count: the first event of the Poisson process, drawn by inversion
+            level = np.random.default_rng(seed).exponential(size=n)
         N = np.fmax.accumulate(np.nan_to_num(np.asarray(res[drawn.output], dtype=float), nan=-np.inf), axis=1)
         starts = _first_crossing(grid, N, level)
         never = ok & ~np.isfinite(starts)

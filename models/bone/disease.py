@@ -88,16 +88,20 @@ BONE_CORES = ("human", "vicious_cycle")
 
 
 def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = None, n_bins: int = 64, *,
-                    bone: str = "human", organs_: Any = _UNSET) -> Composite:
+                    bone: str = "human", onset: float | None = None, organs_: Any = _UNSET) -> Composite:
     """The cascade of ``preset`` coupled to a bone model, denosumab, zoledronic acid and
     (with the human core) the skeletal-related-event hazard ``sre`` (module docstring).
     ``organs`` must include ``"bone"`` (``organs_``: its deprecated spelling, with a
     ``DeprecationWarning``); ``bone`` is ``"human"`` (the calibrated human core, default)
     or ``"vicious_cycle"`` (the mouse vicious cycle scaled by :data:`HUMAN_BONE`, no
-    ``sre`` part)."""
+    ``sre`` part). ``onset``: start before diagnosis, from a primary of ``onset`` cells
+    (``seedsoil.models.cascade``; the model declares the outcome ``diagnosis``); the
+    typical patient's natural history is calibrated from diagnosis (no disseminated cells
+    at t = 0), so a model from onset reaches diagnosis with more disease than it
+    (``bone_metastasis_population(onset=...)`` says how the population is set for it)."""
     if bone not in BONE_CORES:
         raise ValueError(f"unknown bone model {bone!r}; choose one of {BONE_CORES}")
-    spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins)
+    spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins, onset=onset)
     if "bone" not in spread.organs:
         raise ValueError(f"bone_metastasis needs the 'bone' organ; organs: {spread.organs}")
     if preset == "breast":

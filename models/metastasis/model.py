@@ -97,6 +97,7 @@ class Cascade(Model):
         return {
             "primary": y.P,
             "primary_doubling_time": primary.doubling_time(self.growth_law, y.P, p),
+            "primary_relative_to_diagnosis": y.P / p.P_diagnosis,
             "metastatic_burden": f["burden"],
             "dormant_cells": y.D,
             "ctc_per_7_5ml": ctc.per_7_5ml(f["S"], f["K"], p),
@@ -130,6 +131,8 @@ def _observables(organ_names):
         Observable("primary", "cells", "primary tumour burden"),
         Observable("primary_doubling_time", "days", "volume doubling time of the primary at its current size "
                    "(ln 2 over the specific growth rate; primary.doubling_time)"),
+        Observable("primary_relative_to_diagnosis", "1", "primary size over its size at diagnosis P_diagnosis "
+                   "(reaches 1 on the day of diagnosis; the outcome 'diagnosis' of a cascade built from onset)"),
         Observable("metastatic_burden", "cells", "overt metastatic burden per organ", (O,), **axis),
         Observable("dormant_cells", "cells", "dormant DTCs per organ", (O,), **axis),
         Observable("ctc_per_7_5ml", "cells/7.5 mL", "CTCs (singles + cells in clusters) per 7.5 mL of blood"),
@@ -150,6 +153,11 @@ def _observables(organ_names):
 #: The lethal tumour burden (cells) of the ``death`` outcome: ~1 kg of tumour at 1e9 cells/g.
 LETHAL_BURDEN = 1e12
 LETHAL_SOURCE = "Del Monte 2009, Cell Cycle 8:505 (1e12 cells, ~1 kg, as the lethal burden; delmonte2009_cells)"
+
+
+DIAGNOSIS = Outcome("diagnosis", "threshold", "primary_relative_to_diagnosis",
+                    "the primary reaches its size at diagnosis, P_diagnosis (declared by a cascade built from onset)",
+                    "primary.py: diagnosis as a primary size (the patient's P_diagnosis)", level=1.0)
 
 
 def _outcomes(organ_names):
@@ -182,7 +190,8 @@ def _deprecated_organs(organs, organs_, where: str):
 
 
 def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, growth_law: str = "gompertz",
-            n_bins: int = 64, P0: float = 1e9, ctc_dynamics: str = "quasi_steady", organs_: Any = _UNSET) -> Cascade:
+            n_bins: int = 64, P0: float = 1e9, ctc_dynamics: str = "quasi_steady", onset: float | None = None,
+            organs_: Any = _UNSET) -> Cascade:
     """The metastatic cascade with a cancer-type preset.
 
     Args:
@@ -190,7 +199,13 @@ def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, gr
         organs: organ axis (default bone, lung, liver, brain, skin); see ``organs.ORGANS``.
         growth_law: primary growth law, one of ``primary.GROWTH_LAWS``.
         n_bins: size bins of the metastasis density (log-size finite volumes).
-        P0: primary tumour cells at t = 0 (1e9 cells is about 1 g, ~1 cm^3).
+        P0: primary tumour cells at t = 0 (1e9 cells is about 1 g, ~1 cm^3): t = 0 is diagnosis.
+        onset: instead of ``P0``, start before diagnosis from a primary of ``onset`` cells
+            (below ``P_diagnosis``): cells disseminate while the primary grows to its size at
+            diagnosis, so a patient can have dormant cells and occult metastases at diagnosis.
+            The model then declares the outcome ``diagnosis`` (the primary reaches
+            ``P_diagnosis``), and ``virtual_trial(start="diagnosis")`` starts each patient on
+            that day.
         ctc_dynamics: ``"quasi_steady"`` (default): the CTC pool, which turns over in about
             an hour (Meng et al. 2004), is held at its quasi-steady state S = inflow / loss,
             which removes the model's only fast time scale (the relative error is about the
@@ -216,6 +231,12 @@ def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, gr
     specs = (primary.PARAMS + emt.PARAMS + ctc.PARAMS + _organs.params(organ_names)
              + dormancy.params(organ_names) + metastases.params(organ_names))
     params = Params.from_specs(specs)
+    if onset is not None:
+        P_diag = float(params["P_diagnosis"])
+        if isinstance(onset, bool) or not (isinstance(onset, (int, float)) and np.isfinite(onset)
+                                           and 1.0 <= onset < P_diag):
+            raise ValueError(f"onset must be a number of cells in [1, P_diagnosis = {P_diag:g}); got {onset!r}")
+        P0 = float(onset)
     q = np.array([r.flow for r in rows])
     E = np.array([r.arrest for r in rows])
     w = presets.organotropism(pre, organ_names, q, E)
@@ -228,7 +249,7 @@ def cascade(preset: str = "breast", organs: tuple[str, ...] | None = None, *, gr
         inputs=INPUTS, observable_specs=_observables(organ_names),
         reference=f"seedsoil cascade ({pre.source})", stiff=ctc_dynamics == "dynamic",
         organs=organ_names, growth_law=growth_law, n_bins=n_bins, ctc_dynamics=ctc_dynamics,
-        outcomes=_outcomes(organ_names),
+        outcomes=_outcomes(organ_names) + ((DIAGNOSIS,) if onset is not None else ()),
     )
     # EMT fractions start at their steady state for the baseline TGF-beta
     k = float(emt.rates(float(params["tgf_base"]), params.view())) / float(params["k_met"])

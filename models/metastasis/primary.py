@@ -10,6 +10,13 @@ State ``P``: primary tumour cells. Growth laws (chosen by name, static):
 Resection is ``seedsoil.solvers.scale("P", day, residual_fraction)``: the burden drops to the
 residual fraction at that time (1e-3 for an R0 resection leaving microscopic disease is a
 common modelling choice; 0 for a cure).
+
+Diagnosis: the cancer is diagnosed when the primary reaches ``P_diagnosis`` cells (observable
+``primary_relative_to_diagnosis`` = P / P_diagnosis reaches 1). A cascade built from diagnosis
+(the default, ``P0`` = 1e9 cells at t = 0) does not use it; one built from tumour onset
+(``cascade(..., onset=...)``) declares the outcome ``diagnosis`` on it, and
+``seedsoil.solvers.virtual_trial(start="diagnosis")`` starts each patient on their own day of
+diagnosis, with the cells disseminated before it.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ GROWTH_LAWS = ("gompertz", "exponential", "logistic", "power")
 
 SRC_BENZEKRY = "Benzekry et al. 2014, PLoS Comput Biol 10:e1003800 (tumour growth laws)"
 SRC_NORTON = "Norton 1988, Cancer Res 48:7067 (Gompertzian breast cancer growth)"
+SRC_DIAGNOSIS = ("the size at t = 0 of the cascade built from diagnosis (P0 = 1e9 cells, ~1 g at 1e9 cells/g; "
+                 "Del Monte 2009, Cell Cycle 8:505), on which bone_metastasis('breast') is calibrated")
 
 STATES = (State("P", "cells", "primary tumour"),)
 
@@ -32,6 +41,8 @@ PARAMS = (
     Param("K_P", 3e12, "cells", SRC_NORTON, (1.0, 1e14),
           "primary carrying capacity (~3 kg; Norton 1988 fitted plateau ~1e12-1e13 cells)"),
     Param("gamma_P", 2.0 / 3.0, "1", SRC_BENZEKRY, (0.0, 1.0), "power-law growth exponent (power law only)"),
+    Param("P_diagnosis", 1e9, "cells", SRC_DIAGNOSIS, (1.0, 1e14),
+          "primary size at diagnosis (1e9 cells ~ 1 cm^3, 1.2 cm across); used by models built from onset"),
 )
 
 
