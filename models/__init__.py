@@ -7,7 +7,8 @@ Definitions only: no model imports a solver. Families:
 * :mod:`seedsoil.models.metastasis`: the metastatic cascade (:func:`cascade`) and Iwata 2000;
 * :mod:`seedsoil.models.bone`: the bone vicious cycle, the human bone-remodelling core
   (:func:`human_bone`) and the full bone-metastasis model;
-* :mod:`seedsoil.models.drugs`: denosumab, zoledronic acid, OPG-Fc and label schedules.
+* :mod:`seedsoil.models.drugs`: denosumab, zoledronic acid, OPG-Fc, a generic systemic
+  anticancer drug (:func:`systemic_drug`) and label schedules.
 """
 
 from . import base, bone, drugs, metastasis, reference
@@ -25,7 +26,7 @@ from .bone import (
     skeletal_events,
     vicious_cycle,
 )
-from .drugs import denosumab, opg_fc, zoledronic_acid
+from .drugs import denosumab, opg_fc, systemic_drug, zoledronic_acid
 from .metastasis import Cascade, cascade, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
 
@@ -34,6 +35,7 @@ __all__ = [
     "Composite", "denosumab", "drugs", "HUMAN_BONE", "human_bone", "HumanBone", "Input", "iwata2000", "komarova2003",
     "lemaire2004", "Link",
     "LogitNormal", "LogNormal", "metastasis", "Model", "Normal", "Observable", "opg_fc", "Outcome", "Param",
-    "Params", "Population", "reference", "skeletal_events", "SkeletalEvents", "State", "UnknownNameError",
+    "Params", "Population", "reference", "skeletal_events", "SkeletalEvents", "State", "systemic_drug",
+    "UnknownNameError",
     "vicious_cycle", "ViciousCycle", "View", "zoledronic_acid",
 ]

@@ -32,6 +32,7 @@ from .models import (  # noqa: E402
     State,
     ayati2010,
     bone_metastasis,
+    bone_metastasis_population,
     cascade,
     compose,
     denosumab,
@@ -39,6 +40,7 @@ from .models import (  # noqa: E402
     komarova2003,
     lemaire2004,
     opg_fc,
+    systemic_drug,
     vicious_cycle,
     zoledronic_acid,
 )
@@ -81,7 +83,7 @@ __all__ = [
     "iwata2000", "komarova2003", "lemaire2004", "load_dataset", "load_sweep", "local_sensitivity", "log10",
     "models", "morris", "opg_fc", "profile", "relative", "sample_posterior", "scale", "simulate", "sobol",
     "solvers", "sweep", "vicious_cycle", "zoledronic_acid", "LogNormal", "LogitNormal", "Normal", "Outcome",
-    "Population", "Trial", "virtual_trial",
+    "Population", "Trial", "virtual_trial", "bone_metastasis_population", "systemic_drug",
 ]
 
 

@@ -25,13 +25,34 @@ weekly or once, in intratibial nude-mouse models; 100 ug/kg SC also e.g. Hung et
 PLoS One 6:e19389). ``from_schedule(..., count=1)`` gives the single-dose variant; with the
 mouse model's long skeletal retention the default kill differs little (4.5/day after one
 dose, 4.9/day after four).
+
+Systemic anticancer drugs (``seedsoil.models.drugs.systemic_drug``), doses in mg at the
+reference body surface area :data:`BSA_REFERENCE` (1.8 m2; label doses are per m2):
+
+* ``DOCETAXEL_Q3W``: docetaxel 100 mg/m2 (180 mg) IV over 1 hour every 3 weeks (Taxotere US
+  label, section 2: breast cancer, 60-100 mg/m2 IV over 1 h every 3 weeks); give 6 cycles with
+  ``from_schedule(DOCETAXEL_Q3W, count=6, part=...)``.
+* ``DOCETAXEL_75_Q3W``: docetaxel 75 mg/m2 (135 mg) IV over 1 hour every 3 weeks, the adjuvant
+  dose of TAC x 6 cycles (Martin et al. 2005, NEJM 352:2302; with doxorubicin and
+  cyclophosphamide, which are not modelled here).
+* ``CAPECITABINE_BID``: capecitabine 1250 mg/m2 (2250 mg) orally twice daily (Xeloda US label,
+  section 2: 1250 mg/m2 twice daily for 2 weeks followed by a 1-week rest, 3-week cycles). One
+  cycle is ``from_schedule(CAPECITABINE_BID, start=21 * k, count=28)`` (28 doses 12 h apart on
+  days 1-14); cycles are added as regimens (``+``). A schedule holds one dosing interval, so
+  the 2-weeks-on/1-week-off cycle is not one schedule (issue 22: regimens).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ._zoledronic_acid import INFUSION_DAYS
+
+#: Reference adult body surface area (m2) at which per-m2 label doses are written in mg:
+#: 1.8 m2, the conventional adult reference (Sacco et al. 2010, PLoS One 5:e8933: mean BSA of
+#: adult cancer patients in the UK 1.79 m2, women 1.70 m2; recalled, not checked).
+BSA_REFERENCE = 1.8
 
 
 @dataclass(frozen=True)
@@ -58,6 +79,18 @@ class Schedule:
     loading: tuple[float, ...] = ()
     source: str = ""
 
+    def __post_init__(self):
+        for field, value, ok, need in (
+            ("amount", self.amount, lambda v: v >= 0, "finite and >= 0 (mg)"),
+            ("interval", self.interval, lambda v: v > 0, "finite and > 0 (days)"),
+            ("duration", self.duration, lambda v: v >= 0, "finite and >= 0 (days)"),
+        ):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                    or not ok(value):
+                raise ValueError(f"schedule {self.name!r}: {field} must be {need}; got {value!r}")
+        if any(not (isinstance(t, (int, float)) and math.isfinite(t) and t >= 0) for t in self.loading):
+            raise ValueError(f"schedule {self.name!r}: loading days must be finite and >= 0; got {self.loading!r}")
+
 
 XGEVA_Q4W = Schedule("denosumab 120 mg SC every 4 weeks (Xgeva)", "depot", 120.0, 28.0,
                      source="Xgeva US label, section 2.1")
@@ -78,5 +111,25 @@ ZOLEDRONIC_ACID_MOUSE_JOHNSON2011 = Schedule(
     source="Johnson et al. 2011, Bone 48:1328 (drug from day 6, digitised data); assumption: dose, SC route and weekly "
            "frequency (not read from the paper; 100 ug/kg as in Labrinidis et al. 2009, Clin Cancer Res 15:3451)")
 
+#: Docetaxel infusion duration, days (1 hour; Taxotere US label, section 2).
+DOCETAXEL_INFUSION_DAYS = 1.0 / 24.0
+
+DOCETAXEL_Q3W = Schedule(
+    f"docetaxel 100 mg/m2 IV over 1 h every 3 weeks ({100.0 * BSA_REFERENCE:g} mg at {BSA_REFERENCE} m2)",
+    "central", 100.0 * BSA_REFERENCE, 21.0, duration=DOCETAXEL_INFUSION_DAYS,
+    source="Taxotere (docetaxel) US label, section 2 (breast cancer: 60-100 mg/m2 IV over 1 hour every 3 weeks); "
+           "mg at BSA_REFERENCE")
+DOCETAXEL_75_Q3W = Schedule(
+    f"docetaxel 75 mg/m2 IV over 1 h every 3 weeks ({75.0 * BSA_REFERENCE:g} mg at {BSA_REFERENCE} m2; adjuvant "
+    "TAC, 6 cycles)", "central", 75.0 * BSA_REFERENCE, 21.0, duration=DOCETAXEL_INFUSION_DAYS,
+    source="Martin et al. 2005, NEJM 352:2302 (adjuvant TAC: docetaxel 75 mg/m2 every 3 weeks x 6); Taxotere US "
+           "label, section 2; mg at BSA_REFERENCE")
+CAPECITABINE_BID = Schedule(
+    f"capecitabine 1250 mg/m2 orally twice daily ({1250.0 * BSA_REFERENCE:g} mg at {BSA_REFERENCE} m2; days 1-14 "
+    "of 3-week cycles: count=28 per cycle)", "depot", 1250.0 * BSA_REFERENCE, 0.5,
+    source="Xeloda (capecitabine) US label, section 2 (1250 mg/m2 twice daily for 2 weeks, then 1 week rest); "
+           "mg at BSA_REFERENCE")
+
 SCHEDULES = {s.name: s for s in (XGEVA_Q4W, XGEVA_Q4W_LOADING, PROLIA_Q6M, ZOLEDRONIC_ACID_Q4W,
-                                  ZOLEDRONIC_ACID_Q12W, OPG_FC_TIW, ZOLEDRONIC_ACID_MOUSE_JOHNSON2011)}
+                                  ZOLEDRONIC_ACID_Q12W, OPG_FC_TIW, ZOLEDRONIC_ACID_MOUSE_JOHNSON2011,
+                                  DOCETAXEL_Q3W, DOCETAXEL_75_Q3W, CAPECITABINE_BID)}

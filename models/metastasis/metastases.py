@@ -11,6 +11,20 @@ Burden (cells), number, and number above the detection size ``x_detect`` are int
 n_o (third-order finite volumes; see ``size_structured.py`` for the measured accuracy).
 Metastases shed cells like the primary, scaled by ``reseed`` (tumour self-seeding and
 metastasis-to-metastasis seeding; Kim et al. 2009 Cell 139:1315).
+
+Systemic therapy: a kill rate ``k_o`` (1/day) of the proliferating cells of every overt
+metastasis in organ o (the cascade's ``systemic_kill`` times the organ's ``penetration``)
+makes each metastasis shrink, ``dx/dt = g(x) - k_o x``, i.e. ``dy/dt = G_o(y) - k_o`` in
+log-size, so the density obeys::
+
+    dn_o/dt + d((G_o - k_o) n_o)/dy = 0,   i.e.   dn_o/dt = [growth transport] + d(k_o n_o)/dy
+
+Metastases move to smaller sizes; one shrunk below one cell (``y < 0``) is gone: it leaves
+through ``y = 0`` at the net speed ``max(k_o - G_o(0), 0)``, while newly founded ones still
+enter there at the founding rate (``size_structured.shrink_rhs``). So a kill lowers the
+burden (cells) and, once it exceeds the growth speed of the smallest metastases
+(``a_o ln K_o``, ~0.05/day), the number of metastases too. Dormant DTCs are not in ``n``:
+the kill never reaches them.
 """
 
 from __future__ import annotations
@@ -46,12 +60,18 @@ def grid(p, n_bins: int) -> LogSizeGrid:
     return LogSizeGrid.from_max(p.K_met, n_bins)
 
 
-def derivative(n, g: LogSizeGrid, p, founding, boost=0.0):
+def derivative(n, g: LogSizeGrid, p, founding, boost=0.0, kill=None):
     """dn_o/dt on the organ axis (metastases per ln(cells) per day); ``boost`` (per organ,
     dimensionless) speeds up growth by a factor ``1 + boost`` (bone: the vicious cycle).
-    The Gompertz speed ``a_o (ln K_o - y)`` is ``a_o (1 - z)`` in ``z = y / ln K_o``."""
+    The Gompertz speed ``a_o (ln K_o - y)`` is ``a_o (1 - z)`` in ``z = y / ln K_o``.
+    ``kill`` (per organ, 1/day; ``None``: none) shrinks every metastasis (module docstring):
+    ``+ d(k_o n_o)/dy``, with metastases below one cell leaving at ``max(k_o - G_o(0), 0)``."""
     speed = (p.a_met * (1.0 + boost))[..., None] * (1.0 - g.unit)
-    return g.transport_rhs(n, speed, founding)
+    growth = g.transport_rhs(n, speed, founding)
+    if kill is None:
+        return growth
+    g0 = speed[..., 0] * g.length  # G_o(y = 0) = a_o ln K_o, 1/day
+    return growth + g.shrink_rhs(n, kill, jnp.maximum(kill - g0, 0.0))
 
 
 def mass(n, g: LogSizeGrid):

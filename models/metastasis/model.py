@@ -13,6 +13,12 @@ file only wires the fluxes between them (cells/day unless stated):
     n_o(x, t) = size density of overt metastases, inflow = founding   [metastases.py]
                 (bone metastases grow (1 + bone_growth_boost) times faster: the input
                 through which seedsoil.models.bone's vicious cycle feeds back)
+    therapy   = systemic_kill (1/day) on proliferating cells only: the primary
+                (- systemic_kill P) and the overt metastases (each shrinks at
+                penetration_o systemic_kill); never the dormant DTCs D   [primary.py,
+                metastases.py, organs.py]. Link a drug's ``kill`` to it:
+                compose({"cascade": cascade(), "chemo": systemic_drug("docetaxel")},
+                [Link("chemo", "kill", "cascade", "systemic_kill")]). 0 by default.
 
 Organs are an array axis throughout (no per-organ code). Observables follow the clinic:
 ``ctc_per_7_5ml`` (CellSearch convention), ``metastatic_burden`` and ``dormant_cells``
@@ -39,7 +45,11 @@ INPUTS = (
     Input("bone_growth_boost", "1",
           "relative speed-up of bone metastasis growth (the bone vicious cycle's matrix TGF-beta/IGF; "
           "set by seedsoil.models.bone through seedsoil.models.compose)"),
-) + dormancy.INPUTS
+) + dormancy.INPUTS + (
+    Input("systemic_kill", "1/day",
+          "kill rate of proliferating tumour cells by a systemic drug (the primary, and overt metastases scaled by "
+          "the organ's penetration; never dormant DTCs); link seedsoil.models.drugs.systemic_drug's 'kill'"),
+)
 
 
 class Cascade(Model):
@@ -78,7 +88,7 @@ class Cascade(Model):
 
     def rhs(self, t, y, p, u):
         f = self._fluxes(y, p, u)
-        d = {"P": primary.growth(self.growth_law, y.P, p)}
+        d = {"P": primary.growth(self.growth_law, y.P, p) - primary.killed(y.P, u.systemic_kill)}
         d.update(emt.derivatives(y, p, p.tgf_base + u.tgf_beta))
         if self.ctc_dynamics == "dynamic":
             d["S"] = f["to_pool_S"] - f["loss_S"] * y.S
@@ -86,7 +96,8 @@ class Cascade(Model):
         d["R"] = _organs.niche_derivative(p, y.R, y.P)
         d["D"] = f["seeded"] - (p.mu_D + dormancy.awakening_rate(p, u)) * y.D
         bone = jnp.array([o == "bone" for o in self.organs], dtype=float)
-        d["n"] = metastases.derivative(y.n, f["grid"], p, f["founding"], bone * u.bone_growth_boost)
+        d["n"] = metastases.derivative(y.n, f["grid"], p, f["founding"], bone * u.bone_growth_boost,
+                                       kill=p.penetration * u.systemic_kill)
         d["shed_total"] = f["shed"]
         d["founded_total"] = jnp.sum(f["founding"])
         return d

@@ -25,6 +25,18 @@ Arrest of circulating cells in organ o (1/day)::
     dR_o/dt = k_niche * iota_o * P / (P + P_ref) - delta_niche * R_o
 
   (saturating in the primary size; R_o rises at most to k_niche iota_o / delta_niche).
+
+Drug penetration (``penetration``, dimensionless, per organ): the fraction of a systemic
+drug's kill rate that reaches overt metastases in organ o (the cascade's input
+``systemic_kill`` times ``penetration_o``; model.py). 1 where tumour vessels are leaky and
+drug equilibrates with plasma. Brain 0.1: brain metastases behind the blood-tumour barrier
+took up 14C-paclitaxel and 14C-doxorubicin at less than 15 % of the level in other tissues or
+peripheral metastases, and reached cytotoxic levels only in a small subset of the most
+permeable lesions (Lockman et al. 2010, Clin Cancer Res 16:5664, abstract). Bone 0.5, an
+assumption: the bone-marrow niche shelters tumour cells from chemotherapy through adhesion
+and stromal signals (cell adhesion-mediated drug resistance; Meads, Hazlehurst & Dalton 2008,
+Clin Cancer Res 14:2519), read here as halving the effective exposure. Penetration 0 protects
+an organ entirely.
 """
 
 from __future__ import annotations
@@ -41,6 +53,9 @@ SRC_ARREST = ("assumption calibrated to CTC half-life (Meng 2004) and per-pass l
 SRC_KAPLAN = "Kaplan et al. 2005, Nature 438:820 (pre-metastatic niche forms within ~2 weeks)"
 SRC_HOSHINO = "Hoshino et al. 2015, Nature 527:329 (exosomal integrins direct organotropism)"
 SRC_WEISS = "Weiss 1992, Clin Exp Metastasis 10:191 (first-pass organ patterns; portal drainage to liver)"
+SRC_PENETRATION = ("brain 0.1: Lockman et al. 2010, Clin Cancer Res 16:5664 (paclitaxel/doxorubicin uptake in brain "
+                   "metastases < 15 % of peripheral metastases); bone 0.5: assumption, bone-marrow sanctuary (Meads, "
+                   "Hazlehurst & Dalton 2008, Clin Cancer Res 14:2519); others 1 (leaky tumour vessels)")
 
 
 @dataclass(frozen=True)
@@ -55,16 +70,17 @@ class Organ:
     awakening: float  # kappa_o: awakening rate of dormant DTCs (1/day)
     immune: float  # I_o: immune control of dormancy (dimensionless; awakening / (1 + I_o))
     source: str = SRC_FLOW
+    penetration: float = 1.0  # fraction of a systemic drug's kill reaching overt metastases (dimensionless)
 
 
 #: The organ table. Flow fractions: Williams & Leggett 1989 (liver 25.5% = 6.5% arterial +
 #: 19% portal; brain 12%; skin 5%; red marrow 3% + skeleton 2% = bone 5%). Arrest,
 #: growth and dormancy entries are assumptions documented in each module.
 ORGANS = {
-    "bone": Organ("bone", 0.05, 5e-3, 0.002, 1e11, 1e-7, 2.0),
+    "bone": Organ("bone", 0.05, 5e-3, 0.002, 1e11, 1e-7, 2.0, penetration=0.5),
     "lung": Organ("lung", 1.00, 1e-3, 0.002, 1e11, 1e-7, 2.0),
     "liver": Organ("liver", 0.255, 2e-3, 0.002, 1e11, 1e-7, 2.0),
-    "brain": Organ("brain", 0.12, 1e-4, 0.002, 1e11, 1e-7, 2.0),
+    "brain": Organ("brain", 0.12, 1e-4, 0.002, 1e11, 1e-7, 2.0, penetration=0.1),
     "skin": Organ("skin", 0.05, 1e-4, 0.002, 1e11, 1e-7, 2.0),
 }
 
@@ -111,6 +127,9 @@ def params(organs: tuple[str, ...]) -> tuple[Param, ...]:
               "niche decay rate (half-life ~2 weeks; assumption)"),
         Param("P_ref", 1e9, "cells", SRC_KAPLAN, (1.0, 1e14),
               "primary size giving half-maximal niche conditioning (~1 g; assumption)"),
+        Param("penetration", arr("penetration"), "1", SRC_PENETRATION, (0.0, 1.0),
+              "fraction of a systemic drug's kill rate (input systemic_kill) that reaches overt metastases in "
+              "the organ (brain: blood-tumour barrier; bone: marrow sanctuary)", shape=n, labels=organs),
     )
 
 

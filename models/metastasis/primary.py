@@ -7,6 +7,11 @@ State ``P``: primary tumour cells. Growth laws (chosen by name, static):
 * ``logistic``    dP/dt = r_P P (1 - P / K_P)
 * ``power``       dP/dt = r_P P^gamma_P               (Hart et al. 1998; Benzekry 2014)
 
+Systemic therapy: the cascade's input ``systemic_kill`` (1/day; a drug's ``kill`` observable,
+``seedsoil.models.drugs.systemic_drug``) removes primary cells at that rate,
+``dP/dt = growth(P) - systemic_kill P`` (log-kill of proliferating cells; Skipper et al. 1964,
+Cancer Chemother Rep 35:1). The primary is taken as fully exposed (penetration 1).
+
 Resection is ``seedsoil.solvers.scale("P", day, residual_fraction)``: the burden drops to the
 residual fraction at that time (1e-3 for an R0 resection leaving microscopic disease is a
 common modelling choice; 0 for a cure).
@@ -57,6 +62,11 @@ def growth(law: str, P, p):
     if law == "power":
         return p.r_P * jnp.maximum(P, 0.0) ** p.gamma_P
     raise ValueError(f"unknown growth law {law!r}; choose one of {GROWTH_LAWS}")
+
+
+def killed(P, kill):
+    """Cells/day removed from the primary by a systemic kill rate ``kill`` (1/day): ``kill P``."""
+    return kill * P
 
 
 def doubling_time(law: str, P, p):

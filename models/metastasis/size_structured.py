@@ -103,6 +103,7 @@ __all__ = [
     "cell_widths",
     "cell_slopes",
     "transport_rhs",
+    "shrink_rhs",
     "total_number",
     "integrate_density",
     "count_above",
@@ -192,6 +193,52 @@ def transport_rhs(
     slope = _koren(s_left, s_right) if limiter else (s_left + 2.0 * s_right) / 3.0
     n_face = n + 0.5 * dy * slope  # right face of each bin, upwind side
     flux = jnp.concatenate([inflow[..., None], speed[..., 1:] * n_face], axis=-1)
+    return (flux[..., :-1] - flux[..., 1:]) / dy
+
+
+def shrink_rhs(
+    n: Float[Array, "*organ n"],
+    edges: Float[Array, "*organ n_plus_1"],
+    rate: Float[Array, "*organ"],
+    boundary_rate: Float[Array, "*organ"] | None = None,
+) -> Float[Array, "*organ n"]:
+    """Finite-volume ``dn/dt`` for shrinking at a constant rate: ``dn/dt - d(k n)/dy = 0``.
+
+    A kill rate ``k`` (1/day) of the cells of every individual makes each one shrink as
+    ``dx/dt = -k x``, i.e. ``dy/dt = -k`` in log-size: a transport to the left, added to the
+    growth transport of :func:`transport_rhs` (a flux-vector splitting: each part is upwinded
+    from its own side, and the sum is exactly the growth scheme's when ``k = 0``).
+
+    Args:
+        n: bin averages of the density in ``y``, shape ``(..., n_bins)``.
+        edges: bin edges in ``y``, shape ``(..., n_bins + 1)``.
+        rate: ``k >= 0`` (per day; ``dy/dt = -k``), shape ``(...)``.
+        boundary_rate: speed at which individuals leave through the first edge (``y = 0``,
+            one cell), per day, shape ``(...)``; default ``rate``. With growth ``G(0)`` there
+            the caller passes ``max(k - G(0), 0)``: births at one cell enter through the
+            growth scheme's inflow, and individuals at the edge leave (go below one cell and
+            disappear) only at the net speed ``k - G(0)``, so that for ``k <= G(0)`` the flux
+            through ``y = 0`` is the inflow, as without the kill.
+
+    Scheme: the flux through the left face of bin j is ``-k n_face`` with the kappa = 1/3
+    face value upwinded from the right, ``n_j - dy_j/2 (s_right/3 + 2 s_left/3)`` (on a
+    uniform grid ``(-n_{j+1} + 5 n_j + 2 n_{j-1})/6``, the mirror image of
+    :func:`transport_rhs`); the last bin uses its downwind slope only; through the last edge
+    nothing enters (no individual is larger than the grid); through the first edge the
+    outflow is ``boundary_rate * n_0`` (first order, so never negative for ``n_0 >= 0``).
+    ``sum(dn/dt * dy) = -boundary_rate * n_0`` to round-off.
+    """
+    dy = cell_widths(edges)
+    yc = _centres(edges)
+    rate = jnp.asarray(rate, dtype=n.dtype)
+    boundary_rate = rate if boundary_rate is None else jnp.asarray(boundary_rate, dtype=n.dtype)
+    s = jnp.diff(n, axis=-1) / jnp.diff(yc, axis=-1)  # slopes between bins j, j+1
+    # left faces of bins 1 .. N-1: upwind bin j, upwind-side slope s[j] (j, j+1), downwind s[j-1]
+    s_up = jnp.concatenate([s[..., 1:], s[..., -1:]], axis=-1)
+    s_down = s
+    n_face = n[..., 1:] - 0.5 * dy[..., 1:] * (s_up / 3.0 + 2.0 * s_down / 3.0)
+    zero = jnp.zeros(n.shape[:-1] + (1,), dtype=n.dtype)
+    flux = jnp.concatenate([-(boundary_rate * n[..., 0])[..., None], -rate[..., None] * n_face, zero], axis=-1)
     return (flux[..., :-1] - flux[..., 1:]) / dy
 
 
@@ -285,6 +332,14 @@ class LogSizeGrid(NamedTuple):
         edges (``dz/dt``, 1/day): for Gompertz growth ``a (ln x_max - y)`` that is
         ``a (1 - unit)``. ``inflow`` is the flux ``G n`` at one cell (per day)."""
         return transport_rhs(n, self.unit, speed, inflow / self.length)
+
+    def shrink_rhs(self, n: Float[Array, "*organ n"], rate: Float[Array, "*organ"],
+                   boundary_rate: Float[Array, "*organ"] | None = None) -> Float[Array, "*organ n"]:
+        """:func:`shrink_rhs` on :attr:`edges`, given the rates in log-size ``k`` (1/day):
+        in ``z = y / length`` the speed is ``k / length``."""
+        L = self.length
+        b = None if boundary_rate is None else boundary_rate / L
+        return shrink_rhs(n, self.unit, rate / L, b)
 
     def integrate(self, n: Float[Array, "*organ n"],
                   weight: Callable[[Float[Array, "*organ n 3"]], Float[Array, "*organ n 3"]]) -> Float[Array, "*organ"]:
