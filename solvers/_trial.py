@@ -69,12 +69,18 @@ def _schedule_like(x: Any) -> bool:
     return all(hasattr(x, a) for a in ("state", "amount", "interval", "duration", "loading"))
 
 
-def _dose_part(model: Model, state: str) -> str | None:
-    """The part of a composite holding the dosed ``state`` (``None`` for a plain model);
-    ``ValueError`` when none or several parts have it."""
+def _dose_part(model: Model, state: str, schedule_name: str = "") -> str | None:
+    """The part of a composite holding the dosed ``state`` (``None`` for a plain model).
+    Where several parts have it (a ``depot`` in denosumab and in an oral drug), the one
+    whose drug the schedule names (the part's model name, ``_`` read as a space, begins the
+    schedule's name: ``"denosumab 120 mg ..."``); ``ValueError`` when none or still several."""
     if state in model.state_names:
         return None
     parts = [n.split(".", 1)[0] for n in model.state_names if "." in n and n.split(".", 1)[1] == state]
+    if len(parts) > 1 and hasattr(model, "named_parts"):
+        named = model.named_parts
+        drug = [q for q in parts if schedule_name.lower().startswith(named[q].name.replace("_", " ").lower())]
+        parts = drug if len(drug) == 1 else parts
     if len(parts) != 1:
         raise ValueError(f"the schedule doses state {state!r}: model {model.name!r} has "
                          f"{'no part' if not parts else f'several parts ({parts})'} with that state; give the arm "
@@ -98,7 +104,7 @@ def _arm_regimen(model: Model, name: str, arm: Any, starts: np.ndarray, horizon:
     reg = None
     for s in schedules:
         count = int(math.floor(horizon / float(s.interval))) + 1  # every dose within the horizon
-        r = from_schedule(s, start=starts[:, None], count=count, part=_dose_part(model, s.state))
+        r = from_schedule(s, start=starts[:, None], count=count, part=_dose_part(model, s.state, s.name))
         reg = r if reg is None else reg + r
     return reg
 

@@ -23,6 +23,15 @@ uNTx categories, on which the hazard's resorption factor is set, do not carry ov
 Dose ``"denosumab.depot"`` (mg SC) and ``"za.plasma"`` (mg IV infusion); the schedules of
 ``seedsoil.models.drugs`` do it with ``from_schedule(XGEVA_Q4W, part="denosumab", ...)``.
 
+Systemic therapy (``systemic="docetaxel"`` or ``"capecitabine"``): a part ``chemo``
+(:func:`seedsoil.models.drugs.systemic_drug`) whose ``kill`` drives the cascade's
+``systemic_kill`` (proliferating cells only, per organ times its ``penetration``)::
+
+    chemo    --kill--------------------->  cascade.systemic_kill
+
+dosed with ``from_schedule(DOCETAXEL_Q3W, part="chemo", ...)``, alone or with the bone
+drugs in one regimen (``+``).
+
 The bone part (``bone=``):
 
 * ``"human"`` (default): :func:`seedsoil.models.bone.human_bone`, the reduced Peterson &
@@ -55,7 +64,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._compose import Composite, Link, compose
-from ..drugs import denosumab, zoledronic_acid
+from ..drugs import denosumab, systemic_drug, zoledronic_acid
 from ..metastasis import cascade
 from ..metastasis.model import _UNSET, _deprecated_organs
 from ._human_bone import human_bone
@@ -88,7 +97,8 @@ BONE_CORES = ("human", "vicious_cycle")
 
 
 def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = None, n_bins: int = 64, *,
-                    bone: str = "human", onset: float | None = None, organs_: Any = _UNSET) -> Composite:
+                    bone: str = "human", onset: float | None = None, systemic: str | None = None,
+                    organs_: Any = _UNSET) -> Composite:
     """The cascade of ``preset`` coupled to a bone model, denosumab, zoledronic acid and
     (with the human core) the skeletal-related-event hazard ``sre`` (module docstring).
     ``organs`` must include ``"bone"`` (``organs_``: its deprecated spelling, with a
@@ -97,8 +107,10 @@ def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = Non
     ``sre`` part). ``onset``: start before diagnosis, from a primary of ``onset`` cells
     (``seedsoil.models.cascade``; the model declares the outcome ``diagnosis``); the
     typical patient's natural history is calibrated from diagnosis (no disseminated cells
-    at t = 0), so a model from onset reaches diagnosis with more disease than it
-    (``bone_metastasis_population(onset=...)`` says how the population is set for it)."""
+    at t = 0), so a model from onset reaches diagnosis with more disease than it (not
+    calibrated for early disease yet: docs, virtual trials). ``systemic``: add a systemic
+    anticancer drug as the part ``chemo`` (an agent of
+    :func:`seedsoil.models.drugs.systemic_drug`; module docstring)."""
     if bone not in BONE_CORES:
         raise ValueError(f"unknown bone model {bone!r}; choose one of {BONE_CORES}")
     spread = cascade(preset, _deprecated_organs(organs, organs_, "bone_metastasis"), n_bins=n_bins, onset=onset)
@@ -117,6 +129,9 @@ def bone_metastasis(preset: str = "breast", organs: tuple[str, ...] | None = Non
         Link("denosumab", "RANKL_occupancy", "bone", "rankl_inhibition"),
         Link("za", "osteoclast_kill", "bone", "za_effect"),
     ]
+    if systemic is not None:  # systemic_drug names a bad agent
+        parts["chemo"] = systemic_drug(systemic)
+        links.append(Link("chemo", "kill", "cascade", "systemic_kill"))
     if human:  # the SRE hazard's resorption factor is set on uNTx (module docstring)
         parts["sre"] = skeletal_events()
         links += [Link("cascade", "metastatic_burden", "sre", "bone_tumour", index=bone_index),
