@@ -27,11 +27,12 @@ from .bone import (
     vicious_cycle,
 )
 from .drugs import denosumab, opg_fc, systemic_drug, zoledronic_acid
-from .metastasis import Cascade, cascade, iwata2000
+from .metastasis import Cascade, cascade, cascade_population, iwata2000
 from .reference import ayati2010, komarova2003, lemaire2004
 
 __all__ = [
-    "ayati2010", "base", "bone", "bone_metastasis", "bone_metastasis_population", "cascade", "Cascade", "compose",
+    "ayati2010", "base", "bone", "bone_metastasis", "bone_metastasis_population", "cascade", "Cascade",
+    "cascade_population", "compose",
     "Composite", "denosumab", "drugs", "HUMAN_BONE", "human_bone", "HumanBone", "Input", "iwata2000", "komarova2003",
     "lemaire2004", "Link",
     "LogitNormal", "LogNormal", "metastasis", "Model", "Normal", "Observable", "opg_fc", "Outcome", "Param",

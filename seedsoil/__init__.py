@@ -34,6 +34,7 @@ from .models import (  # noqa: E402
     bone_metastasis,
     bone_metastasis_population,
     cascade,
+    cascade_population,
     compose,
     denosumab,
     iwata2000,
@@ -83,7 +84,8 @@ __all__ = [
     "iwata2000", "komarova2003", "lemaire2004", "load_dataset", "load_sweep", "local_sensitivity", "log10",
     "models", "morris", "opg_fc", "profile", "relative", "sample_posterior", "scale", "simulate", "sobol",
     "solvers", "sweep", "vicious_cycle", "zoledronic_acid", "LogNormal", "LogitNormal", "Normal", "Outcome",
-    "Population", "Trial", "virtual_trial", "bone_metastasis_population", "systemic_drug",
+    "Population", "Trial", "virtual_trial", "bone_metastasis_population", "cascade_population",
+    "systemic_drug",
 ]
 
 

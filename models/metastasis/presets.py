@@ -23,7 +23,8 @@ SRC_BREAST = ("Coleman 2006, Clin Cancer Res 12:6243s, Table 1 (bone 65-75%); au
               "lung 55-70%, brain 10-30%")
 SRC_PROSTATE = "Bubendorf et al. 2000, Hum Pathol 31:578 (1,589 autopsies: bone 90%, lung 46%, liver 25%)"
 SRC_COLORECTAL = "Hugen et al. 2014, Ann Oncol 25:651 (autopsy: liver 73%); Munich cohort 2017 (lung 24%)"
-SRC_MELANOMA = "Patel et al. 1978, Am J Surg 135:807 (216 autopsies: lung 71%, liver 58%, brain 49%, bone 49%)"
+SRC_MELANOMA = ("Patel et al. 1978, Am J Surg 135:807, abstract (216 autopsies: lungs 71.3%, liver 58.3%, brain "
+                "49.1%, bone 48.6%)")
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ PRESETS = {
     "colorectal": Preset("colorectal", {"liver": 0.73, "lung": 0.24, "bone": 0.07, "brain": 0.02, "skin": 0.01}, 1.0,
                          SRC_COLORECTAL),
     # skin is not in Patel's abstract; cutaneous/subcutaneous spread is common in melanoma (assumption 0.55)
-    "melanoma": Preset("melanoma", {"lung": 0.71, "liver": 0.58, "skin": 0.55, "brain": 0.49, "bone": 0.30}, 0.0,
+    "melanoma": Preset("melanoma", {"lung": 0.713, "liver": 0.583, "skin": 0.55, "brain": 0.491, "bone": 0.486}, 0.0,
                        SRC_MELANOMA),
 }
 
