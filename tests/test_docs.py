@@ -66,7 +66,7 @@ def test_site_builds_with_generated_parameter_tables(site):
     for name in ("simulate", "sweep", "fit", "SolverOptions"):
         assert f'id="seedsoil.solvers.{name}"' in api
     for notebook in ("01_fit_bone_data", "02_sensitivity", "03_interventions", "04_human_calibration",
-                     "05_virtual_trial"):
+                     "05_virtual_trial", "06_adjuvant"):
         assert (site / "notebooks" / notebook / "index.html").is_file()
 
 
