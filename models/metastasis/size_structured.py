@@ -220,14 +220,10 @@ def shrink_rhs(
             disappear) only at the net speed ``k - G(0)``, so that for ``k <= G(0)`` the flux
             through ``y = 0`` is the inflow, as without the kill.
 
-    Scheme: the flux through the left face of bin j is ``-k n_face`` with the face value
-    upwinded from the right, ``n_j - dy_j/2 * slope``, the slope the kappa = 1/3 one
-    ``(s_right + 2 s_left)/3`` (the mirror image of :func:`transport_rhs`) passed through
-    Koren's limiter (:func:`_koren`, as ``transport_rhs(limiter=True)``): a course of
-    chemotherapy sweeps the density down in size within days, a steep front that the
-    unlimited scheme undershoots into negative densities (and negative burdens) on a coarse
-    grid, so the limiter is always on here (it costs nothing without a kill: the flux is
-    then 0); the last bin uses its downwind slope only; through the last edge
+    Scheme: the flux through the left face of bin j is ``-k n_face`` with the kappa = 1/3
+    face value upwinded from the right, ``n_j - dy_j/2 (s_right/3 + 2 s_left/3)`` (on a
+    uniform grid ``(-n_{j+1} + 5 n_j + 2 n_{j-1})/6``, the mirror image of
+    :func:`transport_rhs`); the last bin uses its downwind slope only; through the last edge
     nothing enters (no individual is larger than the grid); through the first edge the
     outflow is ``boundary_rate * n_0`` (first order, so never negative for ``n_0 >= 0``).
     ``sum(dn/dt * dy) = -boundary_rate * n_0`` to round-off.
@@ -240,7 +236,7 @@ def shrink_rhs(
     # left faces of bins 1 .. N-1: upwind bin j, upwind-side slope s[j] (j, j+1), downwind s[j-1]
     s_up = jnp.concatenate([s[..., 1:], s[..., -1:]], axis=-1)
     s_down = s
-    n_face = n[..., 1:] - 0.5 * dy[..., 1:] * _koren(s_up, s_down)
+    n_face = n[..., 1:] - 0.5 * dy[..., 1:] * (s_up / 3.0 + 2.0 * s_down / 3.0)
     zero = jnp.zeros(n.shape[:-1] + (1,), dtype=n.dtype)
     flux = jnp.concatenate([-(boundary_rate * n[..., 0])[..., None], -rate[..., None] * n_face, zero], axis=-1)
     return (flux[..., :-1] - flux[..., 1:]) / dy
