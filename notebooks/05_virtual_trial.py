@@ -33,7 +33,7 @@
 #    of the time to a first SRE, marker change at weeks 13 and 25, patients with an SRE at
 #    one and two years, hazard ratios (lifelines' Cox model) with intervals.
 # 4. **CTC counts** (Poisson around each patient's mean) against Cristofanilli et al. 2004
-#    and Janni et al. 2016, and **early disease**: a primary resected completely at
+#    and Lucci et al. 2012, and **early disease**: a primary resected completely at
 #    diagnosis, followed ten years without therapy.
 #
 # Times are days in the API; the figures show months (30.44 days) where the sources do.
@@ -178,7 +178,9 @@ for arm, ref in (("denosumab 120 mg Q4W", "zoledronic acid 4 mg Q4W"), ("zoledro
 # ## 4. CTC counts and early disease
 # CTCs per 7.5 mL are Poisson around each patient's mean (`trial.fraction`), at entry of the
 # metastatic trial (Cristofanilli 2004: 49 % of metastatic patients with >= 5) and at
-# diagnosis (Janni 2016: 20.2 % of stage I-III patients with >= 1). Then a primary resected
+# diagnosis (Lucci 2012: 24 % of 302 stage I-III patients with >= 1 per 7.5 mL; Janni 2016's
+# 20.2 % is not a per-7.5-mL figure: most of its pool drew 23-30 mL, `data/README.md`). Then a
+# primary resected
 # completely at diagnosis against one never resected, ten years without therapy.
 
 # %%
@@ -188,7 +190,7 @@ early = virtual_trial(MODEL, POP, N_CAL, {"not resected": None,
                       seed=1, horizon=3650.0, dt=30.0, keep=[])
 at_diagnosis = float(early.fraction("ctc_per_7_5ml", ">=", 1, at=0.0).sel(arm="not resected"))
 print(f"CTC >= 5 per 7.5 mL at a first bone metastasis: {100 * at_entry:.0f} % of patients (Cristofanilli 2004: 49 %)")
-print(f"CTC >= 1 per 7.5 mL at diagnosis: {100 * at_diagnosis:.1f} % of patients (Janni 2016: 20.2 %)")
+print(f"CTC >= 1 per 7.5 mL at diagnosis: {100 * at_diagnosis:.1f} % of patients (Lucci 2012: 24 %)")
 surv = early.survival("bone_metastasis")
 fig, ax = plt.subplots(figsize=(6, 3.8), layout="constrained")
 for arm in early.arms:
@@ -209,10 +211,12 @@ for arm in early.arms:
 #   few early ones (lower quartile ~22 months against Martin's 9): every patient starts at
 #   diagnosis with no disseminated cells, so nobody can have an occult metastasis then
 #   (`bone_metastasis_population`'s docstring). For the same reason a **primary resected at
-#   diagnosis never relapses** in bone here: the model's history starts at diagnosis, and
-#   the early-disease scenario needs disseminated cells at diagnosis (a pre-diagnostic
-#   growth phase, or a declared distribution of dormant cells at diagnosis): open.
-# * **Not calibrated, compared only:** CTC fractions (Cristofanilli 2004, Janni 2016) come out
+#   diagnosis never relapses** in bone here: this trial's history starts at diagnosis.
+#   Patients who start before diagnosis (`bone_metastasis(..., onset=...)`,
+#   `virtual_trial(start="diagnosis")`) reach it with dormant cells; notebook 06 follows
+#   them after resection, where the model relapses far more often than patients do (not yet
+#   calibrated, `docs/virtual-trials.md`).
+# * **Not calibrated, compared only:** CTC fractions (Cristofanilli 2004, Lucci 2012) come out
 #   above the published ones; the population has no spread of shedding or CTC clearance.
 # * **Predictions, not fitted:** the hazard ratios between the drugs. The model's SRE hazard
 #   acts through uNTx (Coleman 2005's association, read as causal) and through bone burden;
