@@ -177,9 +177,10 @@ def test_penetration_zero_protects_an_organ():
 def test_metastases_shrink_at_the_kill_rate():
     """Kill without growth: each metastasis shrinks as x0 exp(-k t), so the density moves
     left at speed k: burden = int exp(y) n0(y + k t) dy (quadrature of the initial bump).
-    The shrink scheme is third order (relative burden errors measured at 32/64/128/256
-    bins: -1.8e-1, -2.7e-2, -3.6e-3, -4.7e-4); metastases still above one cell are all
-    kept (the count changes only by what leaves through one cell)."""
+    The shrink scheme (bounded face values) is third order (relative burden errors measured
+    at 32/64/128/256 bins: +2.8e-1, +3.4e-2, +3.6e-3, +4.1e-4; the linear face values gave
+    -1.8e-1, -2.7e-2, -3.6e-3, -4.7e-4) and keeps n >= 0; metastases still above one cell
+    are all kept (the count changes only by what leaves through one cell)."""
     from scipy.integrate import solve_ivp
     from scipy.special import erf
 
@@ -199,6 +200,7 @@ def test_metastases_shrink_at_the_kill_rate():
     mass = np.sum(0.5 * (np.exp(y[1:]) * shifted[1:] + np.exp(y[:-1]) * shifted[:-1]) * np.diff(y))
     np.testing.assert_allclose(float(grid.integrate(n, jnp.exp)), mass, rtol=5e-3)
     np.testing.assert_allclose(float(grid.total_number(n)), 5.0 * (1.0 - cdf(k * t)), rtol=1e-6)
+    assert float(n.min()) >= 0.0
     # a zero kill is an exact zero (the cascade's default is unchanged)
     np.testing.assert_array_equal(np.asarray(grid.shrink_rhs(jnp.asarray(n0), jnp.asarray(0.0))), 0.0)
 
@@ -265,16 +267,47 @@ def test_sbml_export_carries_the_kill_and_round_trips():
     assert worst < RTOL
 
 
-@pytest.mark.xfail(strict=True, reason="known defect (issue 22): a sustained kill near the growth speed of the "
-                   "smallest metastases (brain: penetration 0.1 x 0.5/day = 0.05/day ~ a ln K) collapses the "
-                   "size density onto the Gompertz balance size inside the first bin and the solve stops")
-def test_a_sustained_kill_on_established_metastases_solves():
-    """Known failure kept visible: the breast cascade with established metastases (day 1000)
-    under a constant kill of 0.5/day for 100 days. With every organ's penetration equal (0
-    or 1) it solves; with the defaults (brain 0.1, bone 0.5) it reaches max_steps."""
+def _sustained_kill():
+    """The breast cascade with established metastases (day 1000) under a constant kill of
+    0.5/day for 100 days (brain: penetration 0.1, a kill of 0.05/day, about the growth speed
+    of the smallest metastases, a ln K; bone 0.5), then 90 days without."""
     model = cascade("breast", n_bins=16)
     times = np.concatenate([[0.0], np.arange(1000.0, 1200.0, 10.0)])
     sol = simulate(model, times, regimen=infusion("systemic_kill", 0.5, 1000.0, 1100.0), throw=False,
                    max_steps=100_000)
+    return model, times, sol
+
+
+def test_a_sustained_kill_on_established_metastases_solves():
+    """Formerly a known failure (issue 22): the linear face values left ripples that drove
+    burdens to -16 % (kill 0.5/day) and -63 % (0.05/day) of their start on 16 bins and
+    stopped the solve at max_steps. Under a kill the face values are now bounded
+    (``size_structured.bounded_face``): the solve succeeds; every organ's burden falls while
+    the kill lasts, but the brain's (0.05/day exceeds the growth speed of all but the
+    smallest metastases, so it falls by half over the 100 days, though not from the first
+    day: metastases founded meanwhile grow); fully exposed organs lose > 99.9 % of it; the
+    brain regrows after.
+    What negative values remain are the untreated linear scheme's undershoot, carried into
+    the treated density: bounded by 1e-3 of each organ's burden before treatment."""
+    model, times, sol = _sustained_kill()
     assert sol.status == "success"
+    burden = np.asarray(sol["metastatic_burden"])
+    before = burden[1]  # day 1000
+    during = burden[1:12]  # days 1000..1100
+    assert np.all(burden[1:] >= -1e-3 * before)
+    for organ in ("bone", "lung", "liver", "skin"):  # falls (to the undershoot's size) while treated
+        o = model.organs.index(organ)
+        assert np.all(np.diff(during[:, o]) < 1e-3 * before[o])
+    for organ in ("lung", "liver", "skin"):
+        o = model.organs.index(organ)
+        assert abs(during[-1, o]) < 1e-3 * before[o]
+    brain = model.organs.index("brain")
+    assert during[-1, brain] < 0.5 * before[brain] and burden[-1, brain] > during[-1, brain]
+
+
+@pytest.mark.xfail(strict=True, reason="known limitation (issue 22): the untreated (linear) scheme's small "
+                   "undershoot at the leading edge of the size density is carried into the treated density, so "
+                   "a near-complete kill leaves burdens slightly below zero (~1e-4 of the burden before)")
+def test_burdens_stay_non_negative_after_a_near_complete_kill():
+    _, _, sol = _sustained_kill()
     assert np.all(np.asarray(sol["metastatic_burden"]) >= 0.0)

@@ -104,6 +104,7 @@ __all__ = [
     "cell_slopes",
     "transport_rhs",
     "shrink_rhs",
+    "bounded_face",
     "total_number",
     "integrate_density",
     "count_above",
@@ -158,6 +159,7 @@ def transport_rhs(
     speed: Float[Array, "*organ n_plus_1"],
     inflow: Float[Array, "*organ"],
     limiter: bool = False,
+    positive: bool | Array = False,
 ) -> Float[Array, "*organ n"]:
     """Finite-volume ``dn/dt`` for ``dn/dt + d(G n)/dy = 0`` with inflow flux at the first edge.
 
@@ -173,6 +175,11 @@ def transport_rhs(
             ``minmod(2 s_left, (s_left + 2 s_right)/3, 2 s_right)``), which keeps ``n >= 0``
             next to discontinuities at the cost of accuracy there and of smoothness
             (module docstring: measured trade-off).
+        positive: ``True`` (or a boolean per leading index, e.g. per organ): each face value
+            passes through :func:`bounded_face`, which keeps it between 0 and twice its bin's
+            value, so the scheme preserves ``n >= 0``; smooth, and equal to the linear scheme
+            to ``O(c^3 / n^2)`` where the density is resolved. Used under a kill
+            (:func:`shrink_rhs`), where the linear scheme's ripples can make burdens negative.
 
     Scheme (see the module docstring for the measured order): the flux through the right
     face of bin i is ``G(face) * n_face`` with the kappa = 1/3 upwind-biased face value
@@ -192,6 +199,8 @@ def transport_rhs(
     s_right = jnp.concatenate([s_inner, s_inner[..., -1:]], axis=-1)
     slope = _koren(s_left, s_right) if limiter else (s_left + 2.0 * s_right) / 3.0
     n_face = n + 0.5 * dy * slope  # right face of each bin, upwind side
+    if positive is not False:
+        n_face = jnp.where(jnp.asarray(positive)[..., None], bounded_face(n, 0.5 * dy * slope), n_face)
     flux = jnp.concatenate([inflow[..., None], speed[..., 1:] * n_face], axis=-1)
     return (flux[..., :-1] - flux[..., 1:]) / dy
 
@@ -223,7 +232,10 @@ def shrink_rhs(
     Scheme: the flux through the left face of bin j is ``-k n_face`` with the kappa = 1/3
     face value upwinded from the right, ``n_j - dy_j/2 (s_right/3 + 2 s_left/3)`` (on a
     uniform grid ``(-n_{j+1} + 5 n_j + 2 n_{j-1})/6``, the mirror image of
-    :func:`transport_rhs`); the last bin uses its downwind slope only; through the last edge
+    :func:`transport_rhs`), passed through :func:`bounded_face` so that it stays between 0
+    and ``2 n_j`` (the scheme preserves ``n >= 0``; the linear face value left ripples behind
+    a shrinking distribution whose ``exp(y)``-weighted burden went negative on coarse
+    grids); the last bin uses its downwind slope only; through the last edge
     nothing enters (no individual is larger than the grid); through the first edge the
     outflow is ``boundary_rate * n_0`` (first order, so never negative for ``n_0 >= 0``).
     ``sum(dn/dt * dy) = -boundary_rate * n_0`` to round-off.
@@ -236,10 +248,34 @@ def shrink_rhs(
     # left faces of bins 1 .. N-1: upwind bin j, upwind-side slope s[j] (j, j+1), downwind s[j-1]
     s_up = jnp.concatenate([s[..., 1:], s[..., -1:]], axis=-1)
     s_down = s
-    n_face = n[..., 1:] - 0.5 * dy[..., 1:] * (s_up / 3.0 + 2.0 * s_down / 3.0)
+    n_face = bounded_face(n[..., 1:], -0.5 * dy[..., 1:] * (s_up / 3.0 + 2.0 * s_down / 3.0))
     zero = jnp.zeros(n.shape[:-1] + (1,), dtype=n.dtype)
     flux = jnp.concatenate([-(boundary_rate * n[..., 0])[..., None], -rate[..., None] * n_face, zero], axis=-1)
     return (flux[..., :-1] - flux[..., 1:]) / dy
+
+
+_TINY = 1e-150  # keeps bounded_face finite where n = c = 0 (its square is still a normal float64)
+
+
+def bounded_face(n: Array, c: Array) -> Array:
+    """A face value ``n + c`` (bin value plus reconstruction correction) kept between 0 and
+    ``2 n`` by a smooth map: ``n + c n / sqrt(n^2 + c^2)``.
+
+    For ``n >= 0`` the result lies in ``[0, 2 n]``, so an upwind flux out of a bin is never
+    negative and vanishes with the bin: the semi-discrete scheme keeps ``n >= 0``. Where the
+    density is resolved (``|c| << n``) it is ``n + c - c^3 / (2 n^2) + ...``, the linear
+    value to third order in the correction; at a steep edge (``|c| ~ n``) it falls back
+    toward the first-order upwind value ``n``. Unlike a limiter (``min``, ``sign``) it is
+    smooth for ``n > 0`` and Lipschitz everywhere (a tiny constant keeps ``n = c = 0``
+    finite), which CVODE on the SBML form and the adaptive steps of diffrax both need.
+    Measured on Gompertz growth plus a constant kill (the cascade's organs, a bump of five
+    metastases around 1e7 cells, 100 days, both parts bounded): the linear scheme's burden
+    reaches -16 % of its start on 16 bins (kill 0.5/day) and -63 % (kill 0.05/day); this one
+    stays >= 0 on 16, 64 and 256 bins (to round-off, 1e-20 of the start), and on 64 bins is
+    within 4 % of the 256-bin burden at 0.05/day and 18 % at 0.2/day (where the burden has
+    fallen 2e7-fold).
+    """
+    return n + c * n / jnp.sqrt(n * n + c * c + _TINY * _TINY)
 
 
 def _koren(s_left: Array, s_right: Array) -> Array:
@@ -327,11 +363,11 @@ class LogSizeGrid(NamedTuple):
         return self.length[..., None] * self.unit
 
     def transport_rhs(self, n: Float[Array, "*organ n"], speed: Float[Array, "*organ n_plus_1"],
-                      inflow: Float[Array, "*organ"]) -> Float[Array, "*organ n"]:
+                      inflow: Float[Array, "*organ"], positive: bool | Array = False) -> Float[Array, "*organ n"]:
         """:func:`transport_rhs` on :attr:`edges`, given ``speed = G / length`` at the
         edges (``dz/dt``, 1/day): for Gompertz growth ``a (ln x_max - y)`` that is
         ``a (1 - unit)``. ``inflow`` is the flux ``G n`` at one cell (per day)."""
-        return transport_rhs(n, self.unit, speed, inflow / self.length)
+        return transport_rhs(n, self.unit, speed, inflow / self.length, positive=positive)
 
     def shrink_rhs(self, n: Float[Array, "*organ n"], rate: Float[Array, "*organ"],
                    boundary_rate: Float[Array, "*organ"] | None = None) -> Float[Array, "*organ n"]:
