@@ -29,10 +29,11 @@ the kill never reaches them.
 Numerics under a kill: the shrink part always, and the growth part while ``k_o`` exceeds
 ``KILL_BOUNDED`` (1e-3/day), use bounded face values (``size_structured.bounded_face``:
 between 0 and twice the upwind bin's value, smooth), so the treated density stays >= 0 where
-it was. Without a kill the growth scheme is the linear third-order one, bitwise as before. The linear face values under a kill left
-ripples that drove burdens far below zero on coarse grids and, where the balance size
-``y* = ln K_o - k_o / a_o`` fell inside the first bin (the brain at penetration 0.1 of a
-0.5/day kill), stopped the solve at ``max_steps``. Open: the untreated scheme's small
+it was. Without a kill the growth scheme is the linear third-order one, bitwise as before.
+The linear face values under a kill left ripples that drove burdens far below zero on
+coarse grids and, where the balance size ``y* = ln K_o - k_o / a_o`` fell inside the first
+bin (the brain at penetration 0.1 of a 0.5/day kill), stopped the solve at ``max_steps``.
+Open: the untreated scheme's small
 undershoot at the leading edge of the density (module docstring of ``size_structured``) is
 carried into a treated density, so after a near-complete kill a burden can sit slightly
 below zero (about 1e-4 of its value before treatment on 16 bins; a strict xfail in
