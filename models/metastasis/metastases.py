@@ -33,11 +33,10 @@ it was. Without a kill the growth scheme is the linear third-order one, bitwise 
 The linear face values under a kill left ripples that drove burdens far below zero on
 coarse grids and, where the balance size ``y* = ln K_o - k_o / a_o`` fell inside the first
 bin (the brain at penetration 0.1 of a 0.5/day kill), stopped the solve at ``max_steps``.
-Open: the untreated scheme's small
-undershoot at the leading edge of the density (module docstring of ``size_structured``) is
-carried into a treated density, so after a near-complete kill a burden can sit slightly
-below zero (about 1e-4 of its value before treatment on 16 bins; a strict xfail in
-``tests/test_systemic.py``).
+Open: the untreated scheme's small undershoot at the leading edge of the density (module
+docstring of ``size_structured``) is carried into a treated density, so after a
+near-complete kill a burden can sit slightly below zero (about 1e-4 of its value before
+treatment on 16 bins; a strict xfail in ``tests/test_systemic.py``).
 """
 
 from __future__ import annotations
@@ -57,9 +56,9 @@ SRC_KIM = "Kim et al. 2009, Cell 139:1315 (tumour self-seeding by CTCs)"
 #: Kill rate (1/day) above which the growth part of the size density uses bounded face values
 #: (module docstring). A drug's kill decays with its concentration but never reaches zero; below
 #: this rate (1/50 of the growth speed of a one-cell metastasis, ``a ln K`` ~ 0.05/day) the balance
-#: size lies near the plateau, where the linear scheme is well behaved, and keeping the bounded
-#: faces for years after a course made solves about 3 times slower (notebook 06). Only the face
-#: values switch; the kill itself acts at every rate.
+#: size lies near the plateau, where the linear scheme is well behaved. Keeping the bounded
+#: faces on down to any kill costs time (``bench/bench_kill_faces.py``; docs/performance.md).
+#: Only the face values switch; the kill itself acts at every rate.
 KILL_BOUNDED = 1e-3
 
 
