@@ -67,7 +67,7 @@ import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from bench.timing import median_time, scale_rel_err  # noqa: E402
+from bench.timing import median_time, run_staged, scale_rel_err  # noqa: E402
 from seedsoil.models import Link, compose
 from seedsoil.models.bone import HUMAN_BONE, bone_metastasis, vicious_cycle  # noqa: E402
 from seedsoil.models.drugs import XGEVA_Q4W, denosumab, zoledronic_acid
@@ -292,19 +292,7 @@ def roadrunner_bench(n_rr: int, limit_s: float, budget_s: float, backend: str,
     stiff = {"BDF": True, "Adams": False}
     code = (RR_CODE.replace("N_RR", str(int(n_rr))).replace("BUDGET", repr(float(budget_s)))
             .replace("BACKEND", backend).replace("MODES", repr(tuple((m, stiff[m]) for m in modes))))
-    try:
-        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                             timeout=limit_s, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
-        out = res.stdout
-        if res.returncode != 0:
-            return dict(stage="failed", why=(res.stderr.strip().splitlines()[-1][:200] if res.stderr.strip()
-                                             else f"exit code {res.returncode}, no message"))
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        last = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-        return dict(last, stage="timeout", why=f"did not finish within {limit_s:.0f} s after stage "
-                                             f"'{last.get('stage', 'start')}'")
-    return json.loads(out.strip().splitlines()[-1])
+    return run_staged(code, ROOT, limit_s, env)
 
 
 # ------------------------------------------------------------------------------ main

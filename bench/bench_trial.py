@@ -65,10 +65,8 @@ Progress goes to stderr, the report to stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -78,6 +76,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from bench.timing import run_staged  # noqa: E402
 
 SEED = 0
 HORIZON = 730.0
@@ -286,21 +286,7 @@ def roadrunner_trial(n: int, n_bins: int, k: int, budget: float, limit: float, b
     stiff = {"Adams": False, "BDF": True}
     code = (f"N, N_BINS, K, BUDGET, BACKEND = {int(n)}, {int(n_bins)}, {int(k)}, {float(budget)!r}, {backend!r}\n"
             f"MODES = {tuple((m, stiff[m]) for m in modes)!r}\n" + RR_CODE)
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    try:
-        res = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=limit,
-                             env=env)
-        out = res.stdout
-        if res.returncode != 0:
-            last = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-            return dict(last, stage="failed", why=(res.stderr.strip().splitlines()[-1][:300] if res.stderr.strip()
-                                                   else f"exit code {res.returncode}, no message"))
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        last = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
-        return dict(last, stage="timeout", why=f"did not finish within {limit:.0f} s after stage "
-                                             f"'{last.get('stage', 'start')}'")
-    return json.loads(out.strip().splitlines()[-1])
+    return run_staged(code, ROOT, limit)
 
 
 # ------------------------------------------------------------------------------ main

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -41,3 +45,28 @@ def scale_rel_err(x: np.ndarray, ref: np.ndarray) -> float:
     x, ref = np.asarray(x), np.asarray(ref)
     scale = np.maximum(np.max(np.abs(ref), axis=-2, keepdims=True), 1e-300)
     return float(np.max(np.abs(x - ref) / scale))
+
+
+def run_staged(code: str, cwd, limit_s: float, env: dict | None = None) -> dict:
+    """Run ``code`` in a fresh Python process that prints one JSON object per stage reached
+    (the last line is the result). Returns that last object; if the process fails or runs
+    past ``limit_s`` seconds, the last stage it reached with ``stage`` set to ``"failed"``
+    or ``"timeout"`` and ``why`` saying what happened, instead of raising or hanging."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})}
+
+    def last(out: str) -> dict:
+        return json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
+
+    try:
+        res = subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
+                             timeout=limit_s, env=env)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        stage = last(out)
+        return dict(stage, stage="timeout", why=f"did not finish within {limit_s:.0f} s after stage "
+                                                f"'{stage.get('stage', 'start')}'")
+    if res.returncode != 0:
+        return dict(last(res.stdout), stage="failed", why=(res.stderr.strip().splitlines()[-1][:300]
+                                                           if res.stderr.strip()
+                                                           else f"exit code {res.returncode}, no message"))
+    return last(res.stdout)
