@@ -36,25 +36,34 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.timing import median_time  # noqa: E402
+
 SETTINGS = {"bounded while kill > 1e-3/day (default)": None, "bounded whenever kill > 0": 0.0}
 YEAR = 365.25
 HORIZON = 15 * YEAR
 SURGERY = 1600.0  # --one: day of resection of the default patient (primary ~5e9 cells)
 
 
+def _set_threshold(threshold: float | None) -> None:
+    """Set ``metastases.KILL_BOUNDED`` in this process (None: keep the default); call it
+    before anything is traced."""
+    from seedsoil.models.metastasis import metastases
+
+    if threshold is not None:
+        metastases.KILL_BOUNDED = threshold
+
+
 def one_patient(threshold: float | None, n_bins: int, repeats: int) -> dict:
     """``--one``: the model's default patient instead of the population, resected at day
     ``SURGERY`` (primary ~5e9 cells), the same course, 15 years; ``simulate`` alone."""
-    import time
 
     import jax
     import jax.numpy as jnp
     import numpy as np
 
-    from seedsoil.models.metastasis import metastases
-
-    if threshold is not None:
-        metastases.KILL_BOUNDED = threshold
+    _set_threshold(threshold)
     from seedsoil import bone_metastasis
     from seedsoil.models.drugs import DOCETAXEL_75_Q3W
     from seedsoil.solvers import from_schedule, scale, simulate
@@ -68,26 +77,18 @@ def one_patient(threshold: float | None, n_bins: int, repeats: int) -> dict:
     def solve():
         return jax.block_until_ready(simulate(model, times, y0=y_at, regimen=regimen))
 
-    sol = solve()  # compile
-    walls = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        sol = solve()
-        walls.append(time.perf_counter() - t)
+    solve()  # compile
+    wall, sol = median_time(solve, repeats)
     out = {"bone burden": float(np.asarray(sol["cascade.metastatic_burden[bone]"])[-1])}
-    return {"wall": statistics.median(walls), "out": out, "excluded": 0}
+    return {"wall": wall, "out": out, "excluded": 0}
 
 
 def child(threshold: float | None, n_bins: int, patients: int, repeats: int) -> dict:
     """Run the trial in this process with ``KILL_BOUNDED = threshold`` (None: the default)."""
-    import time
 
     import numpy as np
 
-    from seedsoil.models.metastasis import metastases
-
-    if threshold is not None:
-        metastases.KILL_BOUNDED = threshold
+    _set_threshold(threshold)
     from seedsoil import bone_metastasis, virtual_trial
     from seedsoil.models import LogNormal, Population, bone_metastasis_population
     from seedsoil.models.drugs import DOCETAXEL_75_Q3W
@@ -105,14 +106,10 @@ def child(threshold: float | None, n_bins: int, patients: int, repeats: int) -> 
         return virtual_trial(model, pop, patients, {"docetaxel": regimen}, seed=0, start="diagnosis",
                              horizon=HORIZON, dt=30.0, keep=[], screen_until=20 * YEAR, screen_dt=14.0)
 
-    trial = run()  # compile
-    walls = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        trial = run()
-        walls.append(time.perf_counter() - t)
+    run()  # compile
+    wall, trial = median_time(run, repeats)
     out = {o: (1.0 - trial.survival(f"{o}_metastasis").values[0, -1]) for o in ("bone", "lung", "liver", "brain")}
-    return {"wall": statistics.median(walls), "out": {k: float(np.asarray(v)) for k, v in out.items()},
+    return {"wall": wall, "out": {k: float(np.asarray(v)) for k, v in out.items()},
             "excluded": len(trial.excluded)}
 
 

@@ -91,7 +91,7 @@ def derivative(n, g: LogSizeGrid, p, founding, boost=0.0, kill=None):
     if kill is None:
         return g.transport_rhs(n, speed, founding)
     g0 = speed[..., 0] * g.length  # G_o(y = 0) = a_o ln K_o, 1/day
-    # under a kill both parts use bounded face values (positivity); without one, the linear scheme
+    # bounded face values (positivity): the shrink part always, the growth part while kill > KILL_BOUNDED
     growth = g.transport_rhs(n, speed, founding, positive=kill > KILL_BOUNDED)
     return growth + g.shrink_rhs(n, kill, jnp.maximum(kill - g0, 0.0))
 
