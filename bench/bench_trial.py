@@ -147,9 +147,11 @@ calls = []
 for call in ("cold", "warm"):
     records.clear()
     t = time.perf_counter()
-    tr = virtual_trial(model, pop, n=N, arms=arms, seed=SEED, horizon=HORIZON, start=START, rtol=RTOL, atol=ATOL)
+    tr = virtual_trial(model, pop, n=N, arms=arms, seed=SEED, horizon=HORIZON, start=START, rtol=RTOL, atol=ATOL,
+                       **SOLVE)
     calls.append(dict(call=call, seconds=time.perf_counter() - t, passes=list(records), **summary(tr, K)))
-print(json.dumps(dict(import_s=import_s, n_states=model.n_states, calls=calls)))
+import jax
+print(json.dumps(dict(import_s=import_s, n_states=model.n_states, calls=calls, devices=len(jax.devices()))))
 """
 
 
@@ -304,6 +306,11 @@ def parse_args() -> argparse.Namespace:
                     help="CVODE methods (default Adams BDF)")
     ap.add_argument("--rr-limit", type=float, default=3600.0, help="seconds allowed for the libroadrunner process")
     ap.add_argument("--rr-backend", default="lljit", choices=("lljit", "mcjit"), help="libroadrunner LLVM JIT")
+    ap.add_argument("--vmap-size", type=int, default=None,
+                    help="virtual_trial's vmap_size (default: the trial's own choice)")
+    ap.add_argument("--devices", type=int, default=1,
+                    help="CPU devices for seedsoil's child (XLA_FLAGS=--xla_force_host_platform_device_count=N): "
+                         "the trial's sweeps then split each chunk over them")
     a = ap.parse_args()
     a.n = a.n or (64 if a.quick else 2000)
     a.n_bins = a.n_bins or (16 if a.quick else N_BINS)
@@ -331,10 +338,15 @@ def main() -> None:
 
     log(f"seedsoil: virtual_trial of {a.n} patients, cold then warm, fresh process, empty compilation cache")
     with tempfile.TemporaryDirectory() as cache:
-        code = f"N, N_BINS, K = {a.n}, {a.n_bins}, {a.n_rr}\n" + SS_CODE
-        ss = run_child(code, {"SEEDSOIL_CACHE_DIR": cache})
+        solve = {} if a.vmap_size is None else {"vmap_size": a.vmap_size}
+        code = f"N, N_BINS, K, SOLVE = {a.n}, {a.n_bins}, {a.n_rr}, {solve!r}\n" + SS_CODE
+        env = {"SEEDSOIL_CACHE_DIR": cache}
+        if a.devices > 1:
+            env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={a.devices}"
+        ss = run_child(code, env)
     cold, warm = ss["calls"]
-    print(f"# model: {ss['n_states']} states; import of seedsoil in the child {ss['import_s']:.1f} s (not counted)")
+    print(f"# model: {ss['n_states']} states; import of seedsoil in the child {ss['import_s']:.1f} s (not counted); "
+          f"seedsoil on {ss['devices']} JAX device(s), vmap_size {a.vmap_size}")
 
     log(f"libroadrunner ({a.rr_backend}, {', '.join(a.rr_modes)}): up to {a.n_rr} patients, {a.rr_budget:g} s each")
     rr = roadrunner_trial(a.n, a.n_bins, a.n_rr, a.rr_budget, a.rr_limit, a.rr_backend, a.rr_modes)

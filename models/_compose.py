@@ -22,7 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
+import jax.scipy.linalg
 
 from .base import Model, Outcome, Params, UnknownNameError, View
 
@@ -114,6 +116,15 @@ class Composite(Model):
             out.append(m.vector_field(t, y[a:b], p[c:d], jnp.concatenate([forcing[a:b], u])))
         return jnp.concatenate(out)
 
+    def linear_matrix(self, p):
+        """Block-diagonal: each part's own :meth:`~seedsoil.models.base.Model.linear_matrix`
+        (a part's linear block does not see the inputs, so links cannot couple two blocks)."""
+        _, ps, _ = self._slices()
+        blocks = [m.linear_matrix(p[c:d]) for m, (c, d) in zip(self.parts, ps) if m.linear_states]
+        if not blocks:
+            raise ValueError(f"model {self.name!r} declares no linear_states")
+        return jax.scipy.linalg.block_diag(*blocks)
+
     def input_vector(self, t, p):
         _, ps, _ = self._slices()
         parts = [m.input_vector(t, p[c:d]) for m, (c, d) in zip(self.parts, ps)]
@@ -174,4 +185,5 @@ def compose(parts: Mapping[str, Model], links: Sequence[Link] = (), stiff: bool 
         reference="; ".join(f"{k}: {m.reference}" for k, m in parts.items()),
         stiff=any(m.stiff for m in models) if stiff is None else stiff,
         parts=models, keys=keys, links=tuple(links), outcomes=tuple(outcomes),
+        linear_states=tuple(f"{k}.{x}" for k, m in parts.items() for x in m.linear_states),
     )

@@ -630,6 +630,13 @@ class Model(eqx.Module):
     #: Patient-level outcomes (:class:`Outcome`): which outputs are expected event counts,
     #: cumulative hazards, thresholds or Poisson means.
     outcomes: tuple[Outcome, ...] = eqx.field(static=True, default=())
+    #: States that form an autonomous linear block (whole states, by name), e.g. a drug's
+    #: linear disposition: their derivatives are ``linear_matrix(p) @ y_L`` plus the infusion
+    #: rates into them, whatever the time, the inputs and every other state. A solver may
+    #: then carry them exactly between events (a matrix exponential) instead of stepping
+    #: them: a fast linear phase (zoledronic acid's 0.24 h) no longer limits the step size
+    #: of the whole model. ``tests/test_linear_block.py`` checks each declaration.
+    linear_states: tuple[str, ...] = eqx.field(static=True, default=())
 
     def __check_init__(self):
         n = sum(s.size for s in self.states)
@@ -639,6 +646,10 @@ class Model(eqx.Module):
         dup = sorted({x for x in names if names.count(x) > 1})
         if dup:
             raise ValueError(f"model {self.name!r}: outcome names {dup} are declared more than once")
+        unknown = [x for x in self.linear_states if x not in self.state_names]
+        if unknown:
+            raise ValueError(f"model {self.name!r}: linear_states {unknown} are not states; states: "
+                             f"{list(self.state_names)}")
         for o in self.outcomes:
             if not isinstance(o, Outcome):
                 raise TypeError(f"model {self.name!r}: outcomes must be Outcome declarations; got {o!r}")
@@ -675,6 +686,32 @@ class Model(eqx.Module):
         """Times (days) where :meth:`scheduled_inputs` change. A solver stops there and
         holds inputs constant between stops, so a switch is never stepped over."""
         return jnp.zeros((0,))
+
+    def linear_matrix(self, p: Float[Array, " n_p"]) -> Float[Array, "k k"]:
+        """The matrix ``A`` of the linear block :attr:`linear_states` at the flat parameters
+        ``p``: ``d y_L/dt = A y_L`` plus the infusion rates into ``y_L``, the flat entries of
+        those states in declaration order (:attr:`linear_index`); units 1/day.
+
+        Computed, not written by hand: the Jacobian of :meth:`vector_field`'s ``y_L`` rows in
+        ``y_L`` (forward mode, ``k`` products), taken where every state is 1, so that a
+        :func:`flux` with its exact-zero rate derivative at an empty compartment still gives
+        ``A`` its derivatives in the parameters. Exact when the declaration holds."""
+        idx = jnp.asarray(self.linear_index, dtype=jnp.int32)
+        if idx.size == 0:
+            raise ValueError(f"model {self.name!r} declares no linear_states")
+        ones = jnp.ones(self.n_states)
+        no_forcing = jnp.zeros(self.n_states + self.n_inputs)
+
+        def rows(y_lin):
+            return self.vector_field(jnp.zeros(()), ones.at[idx].set(y_lin), p, no_forcing)[idx]
+
+        return jax.jacfwd(rows)(jnp.ones(idx.size))
+
+    @property
+    def linear_index(self) -> tuple[int, ...]:
+        """Flat state indices of :attr:`linear_states`, in declaration order (empty if none)."""
+        layout = self.state_layout
+        return tuple(i for name in self.linear_states for i in range(*layout[name][:2]))
 
     # names and layout -------------------------------------------------------------------
     @property

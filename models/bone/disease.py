@@ -55,8 +55,11 @@ process, so half of such patients have one by then). Other presets keep the casc
 defaults. The lethal tumour burden is ~1e12 cells (``cascade.total_burden``).
 
 Solver: zoledronic acid's 0.24-h phase is stiff, but the cascade's ~340 states make each
-implicit step costly; the explicit default (Tsit5) solves 5 years with monthly doses in
-seconds, so the composite is not flagged stiff.
+implicit step costly, so the composite is not flagged stiff and gets the explicit Tsit5.
+The drug's disposition is a declared linear block (``linear_states``): when a regimen doses
+it, the solver carries it exactly (a matrix exponential between stops) and Tsit5 steps only
+the rest, no longer held to the plasma phase's stability limit (measured: two years of
+monthly doses at 64 bins, 1.19 s stepped, 0.086 s exact; placebo 0.034 s).
 """
 
 from __future__ import annotations

@@ -64,7 +64,10 @@ Parameter sets (``agent`` of :func:`systemic_drug`; :data:`AGENTS`):
   days 1-14 kill 90 % of proliferating cells, as for docetaxel.
 
 Numerics: the docetaxel set's fast disposition (6.7/h, 160/day) makes it ``stiff`` alone
-(as zoledronic acid); capecitabine's fastest rate is ka = 25/day.
+(as zoledronic acid); capecitabine's fastest rate is ka = 25/day. The PK is linear and
+declared so (``linear_states``): a dosed regimen has it carried exactly between stops by
+:func:`~seedsoil.solvers.simulate` (``SolverOptions.exact_linear``), so in a composite the
+fast phase sets no step-size limit on the disease model.
 """
 
 from __future__ import annotations
@@ -206,4 +209,5 @@ def systemic_drug(agent: str = "docetaxel") -> SystemicDrug:
         observable_specs=OBSERVABLES,
         reference=ONOUE if agent == "docetaxel" else XU,
         stiff=_STIFF[agent],
+        linear_states=tuple(x.name for x in STATES),  # linear disposition: carried exactly
     )

@@ -195,6 +195,7 @@ def zoledronic_acid_mouse() -> ZoledronicAcidMouse:
         reference="Zometa label; Chen et al. 2002 (human disposition, scaled to a 25-g mouse); rodent "
                   "bisphosphonate PK (" + ALN_RAT + "; " + CLOD_RAT + "); dosing of Johnson et al. 2011 assumed",
         stiff=True,
+        linear_states=tuple(x.name for x in STATES),  # linear disposition: carried exactly
     )
 
 
