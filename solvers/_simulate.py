@@ -48,6 +48,7 @@ from ..models.base import (
     as_numbers,
     flat_labels,
     is_concrete,
+    output_shape,
     resolve_name,
     resolve_output,
 )
@@ -447,12 +448,31 @@ def _checks_without_callbacks():
         errors.EQX_ON_ERROR = "raise"
 
 
-def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_slot, p, y0, reg: Regimen):
+def _solve_one(model: Model, times, opts: SolverOptions, event_state, infusion_slot, until: tuple, p, y0,
+               reg: Regimen, levels):
     with _checks_without_callbacks():
-        return _solve_one_traced(model, times, opts, event_state, infusion_slot, p, y0, reg)
+        return _solve_one_traced(model, times, opts, event_state, infusion_slot, until, p, y0, reg, levels)
 
 
-def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, infusion_slot, p, y0, reg: Regimen):
+def _until_values(model: Model, until: tuple[str, ...], t, y, p, u) -> Array:
+    """The outputs named in ``until`` (scalar entries) at one state, as a ``(k,)`` vector."""
+    obs = None
+    out = []
+    for name in until:
+        spec, entry = model.resolve_output(name)
+        layout = model.state_layout if spec in model.states else model.input_layout if spec in model.inputs else None
+        if layout is not None:
+            a, b, shape = layout[spec.name]
+            x = (y if spec in model.states else u)[a:b].reshape(shape)
+        else:
+            obs = model.observe(t, y, p, u) if obs is None else obs
+            x = obs[spec.name]
+        out.append(jnp.reshape(x if entry is None else x[entry], ()))
+    return jnp.stack(out)
+
+
+def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, infusion_slot, until: tuple, p, y0,
+                      reg: Regimen, levels):
     n = model.n_states
     n_slots = n + model.n_inputs
     t0, t_end = times[0], times[-1]
@@ -519,7 +539,11 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
     ev_t = jnp.clip(ev_t, t0, t_end)
 
     if opts.step_to_saves:
-        out, code = _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul)
+        reached = None
+        if until:
+            def reached(t, y):
+                return jnp.any(_until_values(model, until, t, y, p, forcing(t)[n:]) >= levels)
+        out, code = _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul, reached)
     else:
         out, code = _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_mul)
     code = jnp.where((code == 0) & ~jnp.all(jnp.isfinite(out)), 4, code)
@@ -535,9 +559,12 @@ def _solve_one_traced(model: Model, times, opts: SolverOptions, event_state, inf
     return out, u, obs, code
 
 
-def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
+def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul, reached=None):
     """Integrate from stop to stop, where the stops are every event and every save time
     (events first where they coincide, so a state saved at a dose time is post-dose).
+
+    ``reached(t, y) -> bool`` (``simulate``'s ``until``): checked at each save; from the first
+    save where it holds, no more steps and no more events (the state is held).
 
     Each segment ends on its stop, so saved values carry the solver's own accuracy (not its
     lower-order dense interpolant), and the work per save is one segment end: diffrax's
@@ -553,7 +580,7 @@ def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
     order = jnp.argsort(st_t, stable=True)  # events keep their regimen order, before saves
 
     def step(carry, st):
-        ta, t_seg, y, out, code = carry
+        ta, t_seg, y, out, code, done = carry
         tb, event, s, add, mul, k = st
         # A stop at the time of the one before (a save at a dose time) is an empty segment:
         # skip it rather than start a solve (initial step, FSAL evaluation, checkpoint
@@ -563,20 +590,22 @@ def _stop_at_saves(integrate_to, times, y0, n, ev_t, ev_state, ev_add, ev_mul):
         # Ayati 2010's t_drug); then vmap makes it a select and both branches run, as
         # before this skip.
         y_end, c = jax.lax.cond(
-            tb > ta,
-            lambda: integrate_to(y, ta, jnp.where(code == 0, tb, ta), t_seg),  # stop stepping once failed
+            (tb > ta) & ~done,
+            lambda: integrate_to(y, ta, jnp.where((code == 0) & ~done, tb, ta), t_seg),  # stop once failed or done
             lambda: (y, jnp.zeros_like(code)),
         )
         c = _classify(c, y, y_end)
-        y_end = jnp.where(event, y_end.at[s].set(y_end[s] * mul + add), y_end)
+        y_end = jnp.where(event & ~done, y_end.at[s].set(y_end[s] * mul + add), y_end)
         at = jnp.maximum(k, 0)
         out = out.at[at].set(jnp.where(k >= 0, y_end, out[at]))
-        return (tb, jnp.where(event, tb, t_seg), y_end, out, jnp.where(code == 0, c, code)), None
+        if reached is not None:
+            done = done | ((k >= 0) & reached(tb, y_end))
+        return (tb, jnp.where(event, tb, t_seg), y_end, out, jnp.where(code == 0, c, code), done), None
 
     t0 = times[0]
-    init = (t0, t0, y0, jnp.zeros((k_sv, n)), jnp.array(0))
+    init = (t0, t0, y0, jnp.zeros((k_sv, n)), jnp.array(0), jnp.array(False))
     stops = tuple(a[order] for a in (st_t, is_event, st_state, st_add, st_mul, st_save))
-    (_, _, _, out, code), _ = jax.lax.scan(step, init, stops)
+    (_, _, _, out, code, _), _ = jax.lax.scan(step, init, stops)
     return out, code
 
 
@@ -607,22 +636,25 @@ def _save_by_interpolation(integrate, times, y0, n, ev_t, ev_state, ev_add, ev_m
     return out, jnp.where(code == 0, c, code)
 
 
-def _run_body(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes):
+def _run_body(model, times, opts, event_state, infusion_slot, p, y0, reg, batch_axes, until=(), levels=None):
     """Solve one trajectory, or a batch over the arguments whose entry of ``batch_axes`` is 0.
 
-    ``batch_axes`` holds the axes of ``(p, y0, reg)``: the save times (1-D) are shared and
-    closed over. With a fourth entry (always 0) ``times`` is ``(B, T)``, one row of save
-    times per member, and is vmapped like the other batched arguments."""
+    ``batch_axes`` holds the axes of ``(p, y0, reg, levels)``: the save times (1-D) are
+    shared and closed over. With a fifth entry (always 0) ``times`` is ``(B, T)``, one row
+    of save times per member, and is vmapped like the other batched arguments. ``until``
+    (static names) and ``levels`` (``(k,)`` or ``(B, k)``): ``simulate``'s ``until``."""
     _TRACES[0] += 1  # Python side effect: runs only while tracing
-    if len(batch_axes) == 3:  # shared save times
-        fn = partial(_solve_one, model, times, opts, event_state, infusion_slot)
-        args = (p, y0, reg)
+    if levels is None:
+        levels = jnp.zeros((0,))
+    if len(batch_axes) == 4:  # shared save times
+        fn = partial(_solve_one, model, times, opts, event_state, infusion_slot, until)
+        args = (p, y0, reg, levels)
     else:  # save times per member: a batched argument like the others
 
-        def fn(p, y0, reg, t):
-            return _solve_one(model, t, opts, event_state, infusion_slot, p, y0, reg)
+        def fn(p, y0, reg, levels, t):
+            return _solve_one(model, t, opts, event_state, infusion_slot, until, p, y0, reg, levels)
 
-        args = (p, y0, reg, times)
+        args = (p, y0, reg, levels, times)
     if all(a is None for a in batch_axes):
         return fn(*args)
     if opts.vmap_size is None:
@@ -669,6 +701,7 @@ def simulate(
     vmap_size: int | None = DEFAULT,
     checkpoints: int | None = DEFAULT,
     reciprocals: bool = DEFAULT,
+    until: Mapping[str, ArrayLike] | None = None,
     throw: bool = True,
 ) -> Solution:
     """Solve ``model`` from ``times[0]`` and save at ``times`` (days).
@@ -694,6 +727,14 @@ def simulate(
             otherwise; or name one (see :class:`SolverOptions`).
         rtol, atol, max_steps, step_to_saves, adjoint, vmap_size, checkpoints, reciprocals: see
             :class:`SolverOptions`; each one given wins over the same field of ``options``.
+        until: ``{output: level}``, scalar outputs (``"cascade.n_detectable[bone]"``) and
+            levels (a number, ``inf`` for never, or one per member of a batch): stop a
+            trajectory from the first save time at which any of these outputs is ``>=`` its
+            level. That save and the ones before are as without ``until``; the later ones
+            hold the state reached there (no more steps, no more doses). For passes that
+            need each member only up to an event (a trial's screening for a first
+            metastasis); with ``vmap_size=1`` a stopped member costs nothing more. Needs
+            ``step_to_saves=True``.
         throw: raise :class:`SolveError` naming failed trajectories (default). With
             ``throw=False`` failed members are returned as NaN, listed in a warning and in
             ``sol.status`` / ``sol.failures()``; the other members are unaffected. A
@@ -728,24 +769,29 @@ def simulate(
     p = _resolve_params(model, params)
     y = _resolve_y0(model, y0, tol=opts.atol)
     reg, event_state, infusion_slot = _resolve_regimen(model, regimen, times)
+    until_names, levels = _resolve_until(model, until, opts)
 
     sizes = {name: shape[0] for name, shape in (("params", p.batch_shape), ("y0", y.shape[:-1]),
-                                                ("regimen", reg.batch_shape), ("times", times.shape[:-1])) if shape}
+                                                ("regimen", reg.batch_shape), ("times", times.shape[:-1]),
+                                                ("until", levels.shape[:-1])) if shape}
     if len(set(sizes.values())) > 1:
         raise ValueError(f"batch sizes disagree: {sizes}")
     batch = next(iter(sizes.values()), None)
     if "regimen" in sizes:  # batch every regimen array (some may have been shared)
         reg = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (batch,) + a.shape[-1:]), reg)
-    axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen"))
-    if times.ndim == 2:  # save times per member: a fourth batched argument (1-D times: as always)
+    axes = tuple(0 if k in sizes else None for k in ("params", "y0", "regimen", "until"))
+    if times.ndim == 2:  # save times per member: a fifth batched argument (1-D times: as always)
         axes += (0,)
 
-    args = (times, event_state, infusion_slot, p.values, y, reg)
+    args = (times, event_state, infusion_slot, p.values, y, reg, levels)
     if is_concrete(args):  # top level: reuse the program across sessions (solvers/programs.py)
-        run = lambda mdl, tt, es, sl, pv, yy, rr: _run(mdl, tt, opts, es, sl, pv, yy, rr, axes)  # noqa: E731
-        ys, u, obs, code = programs.cached_call(model, f"simulate;{opts!r};{axes!r}", run, args)
+        run = lambda mdl, tt, es, sl, pv, yy, rr, ll: _run(mdl, tt, opts, es, sl, pv, yy, rr, axes,  # noqa: E731
+                                                           until_names, ll)
+        key = f"simulate;{opts!r};{axes!r}" + (f";until={until_names!r}" if until_names else "")
+        ys, u, obs, code = programs.cached_call(model, key, run, args)
     else:
-        ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes)
+        ys, u, obs, code = _run(model, times, opts, event_state, infusion_slot, p.values, y, reg, axes, until_names,
+                                levels)
     sol = Solution(
         ts=times, ys=ys, inputs=u, observables=obs, code=code,
         state_layout=tuple((k, *v) for k, v in model.state_layout.items()),
@@ -771,6 +817,39 @@ def simulate(
                           (nan_where(sol.ys), nan_where(sol.inputs),
                            jax.tree_util.tree_map(nan_where, sol.observables)))
     return sol
+
+
+def _resolve_until(model: Model, until, opts: SolverOptions) -> tuple[tuple[str, ...], Float[Array, "*batch k"]]:
+    """``simulate``'s ``until`` as (output names, levels ``(k,)`` or ``(B, k)``), checked:
+    known scalar outputs, levels numbers (``inf`` allowed, NaN not), one shape."""
+    if until is None:
+        return (), jnp.zeros((0,))
+    if not isinstance(until, Mapping) or not until:
+        raise ValueError(f"until must be a non-empty mapping {{output: level}}; got {until!r}")
+    if not opts.step_to_saves:
+        raise ValueError("until stops at save times: it needs step_to_saves=True")
+    names, cols = [], []
+    for name, level in until.items():
+        spec, entry = model.resolve_output(name)  # an unknown name raises, naming it
+        if output_shape(spec, entry) != ():
+            raise ValueError(f"until[{name!r}]: a level needs a scalar output; {name!r} has shape "
+                             f"{output_shape(spec, entry)} (name one entry, e.g. {name!r}[0])")
+        lv = as_numbers(level, f"until[{name!r}]")
+        if lv.ndim > 1:
+            raise ValueError(f"until[{name!r}] must be a number or one level per member; got shape {lv.shape}")
+        if is_concrete(lv) and np.any(np.isnan(np.asarray(lv))):
+            i = int(np.flatnonzero(np.isnan(np.atleast_1d(np.asarray(lv))))[0])
+            raise ValueError(f"until[{name!r}] is NaN" + (f" for member {i}" if lv.ndim else "") +
+                             "; use inf for a member that should never stop")
+        names.append(str(name))
+        cols.append(lv)
+    shapes = {c.shape for c in cols if c.ndim}
+    if len(shapes) > 1:
+        raise ValueError(f"until: levels per member of different lengths {sorted(shapes)}")
+    if shapes:
+        (b,) = shapes.pop()
+        cols = [jnp.broadcast_to(c, (b,)) for c in cols]
+    return tuple(names), jnp.stack(cols, axis=-1).astype(jnp.float64)
 
 
 def _check_times(times: ArrayLike, batch: bool = False) -> Float[Array, "*batch t"]:

@@ -70,6 +70,7 @@ from ._simulate import (
     SolverOptions,
     _check_times,
     _resolve_regimen,
+    _resolve_until,
     _resolve_y0,
     resolve_options,
     simulate,
@@ -463,7 +464,7 @@ def _values(model: Model, samples) -> tuple[np.ndarray, list[int]]:
 # Sharded solve: each device solves its slice of the chunk
 # --------------------------------------------------------------------------------------
 @eqx.filter_jit
-def _solve_sharded(values, model, times, regimen, keep, mesh, options, y0=None):
+def _solve_sharded(values, model, times, regimen, keep, mesh, options, y0=None, until=()):
     """``simulate`` under :func:`jax.shard_map`: the chunk's member axis is split over
     ``mesh``; the model is replicated, and so are the times, the regimen and ``y0`` unless
     they hold one row per member (a batch axis: 2-D times or y0, a batched regimen), which
@@ -475,15 +476,17 @@ def _solve_sharded(values, model, times, regimen, keep, mesh, options, y0=None):
     if y0 is None:
         y0 = model.y0
     y_spec = P(_AXIS) if y0.ndim == 2 else P()
+    names, levels = until if until else ((), jnp.zeros((values.shape[0], 0)))
 
-    def local(v, m_arr, t, r_arr, y):
+    def local(v, m_arr, t, r_arr, y, lv):
+        stop = {name: lv[:, j] for j, name in enumerate(names)} or None
         sol = simulate(eqx.combine(m_arr, m_static), t, params=v, y0=y, regimen=eqx.combine(r_arr, r_static),
-                       throw=False, options=options)
+                       throw=False, options=options, until=stop)
         return {k: sol[k] for k in keep}, sol.code
 
-    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), t_spec, r_spec, y_spec), out_specs=P(_AXIS),
-                       check_vma=False)
-    return fn(values, m_arr, times, r_arr, y0)
+    fn = jax.shard_map(local, mesh=mesh, in_specs=(P(_AXIS), P(), t_spec, r_spec, y_spec, P(_AXIS)),
+                       out_specs=P(_AXIS), check_vma=False)
+    return fn(values, m_arr, times, r_arr, y0, levels)
 
 
 def _check_out(out, overwrite: bool, resume: bool) -> tuple[str, list[str]]:
@@ -571,7 +574,8 @@ def _resumable(path: str, old: Sequence[str], starts: Sequence[int], n: int, chu
 # --------------------------------------------------------------------------------------
 def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
                  times_np: np.ndarray, chunk_values: np.ndarray, start: int, chunk_size: int, path: str | None,
-                 sharded: tuple | None = None, y0: np.ndarray | None = None) -> SweepResult:
+                 sharded: tuple | None = None, y0: np.ndarray | None = None,
+                 until: tuple | None = None) -> SweepResult:
     """Solve members ``start .. start + len(chunk_values) - 1`` and, with ``path``, write their part.
 
     ``chunk_values`` holds the chunk's real members; it is padded to ``chunk_size`` by
@@ -579,7 +583,8 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
     is dropped. ``regimen`` is the one regimen of every member, or (with a batch axis) the
     rows of this chunk's real members, padded the same way; so are ``times`` and
     ``times_np`` (``(real, T)``: save times per member) and ``y0`` (``None``: the model's;
-    ``(n_states,)`` for all, or ``(real, n_states)``). Outputs of failed members are
+    ``(n_states,)`` for all, or ``(real, n_states)``) and ``until`` (``None``, or output names
+    and this chunk's ``(real, k)`` levels). Outputs of failed members are
     set to NaN. The part is written atomically (:func:`_write_part`), so running this again
     for the same chunk (a retry, a resumed sweep) replaces the part with the same bytes: the
     task is idempotent. ``sharded`` is ``(mesh, input sharding, checked times)`` to split the
@@ -592,6 +597,8 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
         times = _pad(np.asarray(times, dtype=np.float64), chunk_size)
     if y0 is not None and np.ndim(y0) == 2:  # this chunk's rows of initial states per member
         y0 = _pad(np.asarray(y0, dtype=np.float64), chunk_size)
+    if until is not None:  # this chunk's rows of stop levels
+        until = (until[0], _pad(np.asarray(until[1], dtype=np.float64), chunk_size))
     n_devices = 1
     if sharded is not None:
         mesh, in_sharding, t_checked = sharded
@@ -600,12 +607,15 @@ def _solve_chunk(model: Model, times, regimen, opts: SolverOptions, keep: Sequen
             reg = jax.tree_util.tree_map(lambda a: jax.device_put(a, in_sharding), reg)
         t_dev = jax.device_put(times, in_sharding) if np.ndim(times) == 2 else t_checked
         y_dev = None if y0 is None else jax.device_put(y0, in_sharding) if np.ndim(y0) == 2 else jnp.asarray(y0)
-        got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_dev, reg, keep, mesh, opts, y_dev)
+        stop = () if until is None else (until[0], jax.device_put(until[1], in_sharding))
+        got, code_dev = _solve_sharded(jax.device_put(chunk, in_sharding), model, t_dev, reg, keep, mesh, opts, y_dev,
+                                       stop)
         n_devices = len(code_dev.sharding.device_set)
     else:
         with warnings.catch_warnings():  # failures are collected and reported by member index
             warnings.filterwarnings("ignore", message=".*trajectories failed", category=RuntimeWarning)
-            sol = simulate(model, times, params=chunk, y0=y0, regimen=regimen, throw=False, options=opts)
+            stop = None if until is None else {name: until[1][:, j] for j, name in enumerate(until[0])}
+            sol = simulate(model, times, params=chunk, y0=y0, regimen=regimen, throw=False, options=opts, until=stop)
         got, code_dev = {k: sol[k] for k in keep}, sol.code
     code = np.asarray(code_dev)[:real].astype(np.int64)
     bad = code != 0
@@ -634,6 +644,24 @@ def _member_rows(a: np.ndarray | None, start: int, stop: int):
     if a is None or np.ndim(a) < 2:
         return a
     return a[start:stop]
+
+
+def _until_rows(until: tuple | None, start: int, stop: int) -> tuple | None:
+    """Members ``start .. stop - 1`` of the stop levels of ``until`` (names, ``(n, k)`` levels)."""
+    return None if until is None else (until[0], until[1][start:stop])
+
+
+def _member_until(model: Model, until, n: int, opts: SolverOptions) -> tuple | None:
+    """A sweep's ``until`` as ``None`` or (output names, ``(n, k)`` levels), checked as
+    ``simulate`` checks it (a level per member must have ``n`` entries)."""
+    if until is None:
+        return None
+    names, levels = _resolve_until(model, until, opts)
+    lv = np.asarray(levels, dtype=np.float64)
+    if lv.ndim == 2 and lv.shape[0] != n:
+        raise ValueError(f"until holds {lv.shape[0]} levels per output but samples holds {n} members: give one "
+                         f"level per member, or one number for all")
+    return names, np.broadcast_to(lv, (n, len(names))).copy()
 
 
 def _rows(regimen: Regimen | None, start: int, stop: int) -> Regimen | None:
@@ -782,7 +810,7 @@ def _check_workers_see(client, path: str) -> None:
 def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResult], None], retries: int,
                    model: Model, times, regimen, opts: SolverOptions, keep: Sequence[str], labels: _Labels,
                    times_np: np.ndarray, values: np.ndarray, chunk_size: int, path: str, send: bool,
-                   y0: np.ndarray | None = None) -> None:
+                   y0: np.ndarray | None = None, until: tuple | None = None) -> None:
     """Submit one task per chunk in ``todo`` to ``client`` and hand each result to ``solved``
     as it completes. A task whose worker dies is run again elsewhere by the scheduler, and
     one that raises is retried ``retries`` times; the first error that remains is raised,
@@ -798,7 +826,8 @@ def _run_on_client(client, todo: Sequence[int], solved: Callable[[int, SweepResu
             fut = client.submit(_chunk_task, x64, send, model, _member_rows(times, start, stop),
                                 _rows(regimen, start, stop), opts, keep, labels, _member_rows(times_np, start, stop),
                                 values[start:stop], start, chunk_size, path, None, _member_rows(y0, start, stop),
-                                key=f"seedsoil-sweep-{sweep_id}-{start}", retries=int(retries), pure=False)
+                                _until_rows(until, start, stop), key=f"seedsoil-sweep-{sweep_id}-{start}",
+                                retries=int(retries), pure=False)
             futures[fut] = start
         for fut in as_completed(list(futures)):
             start = futures.pop(fut)
@@ -819,6 +848,7 @@ def sweep(
     regimen: Regimen | None = None,
     *,
     y0: Mapping[str, ArrayLike] | ArrayLike | None = None,
+    until: Mapping[str, ArrayLike] | None = None,
     keep: Sequence[str] | None = None,
     chunk_size: int = 256,
     progress: bool | Mapping[str, Any] = False,
@@ -935,6 +965,10 @@ def sweep(
             transient error writing to a network filesystem) is run again before the error
             is raised here; the chunks not yet finished are then cancelled and the parts
             already written stay (``resume=True`` continues from them).
+        until: ``{output: level}``, a level a number or one per member (``N`` values): each
+            member stops at the first save time where one of these scalar outputs is ``>=``
+            its level, and its later saves hold that state (as ``simulate``'s ``until``). With
+            ``vmap_size=1`` a stopped member costs nothing more.
         options: the solver settings as one :class:`~seedsoil.solvers.SolverOptions`.
         **solve_options: ``solver``, ``rtol``, ``atol``, ``max_steps``, ``vmap_size`` (``1`` solves a
             chunk's members one after the other, each with its own step count; see
@@ -968,6 +1002,7 @@ def sweep(
                              f"give one row per member (shape ({n}, T)), or 1-D times for all")
         times = times_np
     y0 = _member_y0(model, y0, n, opts.atol)
+    until = _member_until(model, until, n, opts)
     if isinstance(regimen, Regimen) and regimen.batch_shape:  # one regimen per member
         regimen = _member_regimens(model, regimen, t_checked, n)
     else:
@@ -1044,12 +1079,14 @@ def sweep(
                 stop = start + chunk_size
                 chunk_result = _solve_chunk(model, _member_rows(times, start, stop), _rows(regimen, start, stop), opts,
                                             keep, labels, _member_rows(times_np, start, stop), values[start:stop],
-                                            start, chunk_size, path, sharded, _member_rows(y0, start, stop))
+                                            start, chunk_size, path, sharded, _member_rows(y0, start, stop),
+                                            _until_rows(until, start, stop))
                 n_devices = chunk_result.devices
                 solved(start, chunk_result)
         else:
             _run_on_client(client, todo, solved, retries, model, times, regimen, opts, keep, labels, times_np, values,
-                           chunk_size, os.path.abspath(path), send=in_memory or on_chunk is not None, y0=y0)
+                           chunk_size, os.path.abspath(path), send=in_memory or on_chunk is not None, y0=y0,
+                           until=until)
     finally:
         bar.close()
     kept = {k: np.concatenate([outputs[s][k] for s in starts]) for k in keep} if in_memory else {}

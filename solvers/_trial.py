@@ -19,7 +19,10 @@ under every arm of a trial, summarised as a trial report summarises real patient
      ``N_i(t) >= E_i``: ``P(s_i <= t) = 1 - exp(-N_i(t))``, the Poisson process the
      outcome declares). A patient with no event by ``screen_until`` days, or who reaches the
      model's ``"death"`` threshold first, is not eligible (listed in ``excluded``, as a trial
-     screens patients out; never counted as event-free).
+     screens patients out; never counted as event-free). The screening sweep stops each
+     patient at the save where its start (or death) is reached (``sweep``'s ``until``):
+     the saves up to there, and so the start day, are those of a solve to
+     ``screen_until``; a patient who dies with no event is listed as dying first.
 
 3. **State at the start.** Each eligible patient is solved untreated from day 0 to ``s_i``
    and its whole state kept: every arm starts from the same state (the patient's "virtual
@@ -494,24 +497,28 @@ def virtual_trial(
         grid = np.arange(0.0, screen_until + screen_dt / 2, screen_dt)
         death = next((o for o in model.outcomes if o.name == "death"), None)
         screen_keep = [drawn.output] + ([death.output] if death is not None else [])
-        res = sweep(model, grid, samples, keep=screen_keep, **opts)
-        for i, why in res.failures():
-            excluded.append((i, "screening", f"solve failed: {why}"))
-        ok = res.ok.copy()
         if drawn.kind == "threshold":  # a deterministic start (diagnosis): the first crossing of its level
             level = np.full(n, float(drawn.level))
         else:  # an expected count: the first event of the Poisson process, drawn by inversion
             level = np.random.default_rng(seed).exponential(size=n)
+        # each patient is solved only until the save where their start (or death) is reached:
+        # the saves up to it are as without stopping, so are the crossings read from them
+        until = {drawn.output: level, **({death.output: np.full(n, float(death.level))} if death is not None else {})}
+        res = sweep(model, grid, samples, keep=screen_keep, until=until, **opts)
+        for i, why in res.failures():
+            excluded.append((i, "screening", f"solve failed: {why}"))
+        ok = res.ok.copy()
         N = np.fmax.accumulate(np.nan_to_num(np.asarray(res[drawn.output], dtype=float), nan=-np.inf), axis=1)
         starts = _first_crossing(grid, N, level)
-        never = ok & ~np.isfinite(starts)
-        excluded += [(int(i), "screening", f"no {drawn.name} by day {screen_until:g}") for i in np.flatnonzero(never)]
-        if death is not None:
+        died = np.zeros(n, dtype=bool)
+        if death is not None:  # death first (or with no start at all: the solve stopped there)
             d = _first_crossing(grid, np.nan_to_num(np.asarray(res[death.output], dtype=float), nan=-np.inf),
                                 np.full(n, death.level))
-            died = ok & np.isfinite(starts) & (d <= starts)
-            excluded += [(int(i), "screening", f"reached death before {drawn.name}") for i in np.flatnonzero(died)]
-            ok &= ~died
+            died = ok & np.isfinite(d) & (d <= starts)
+        never = ok & ~np.isfinite(starts) & ~died
+        excluded += [(int(i), "screening", f"no {drawn.name} by day {screen_until:g}") for i in np.flatnonzero(never)]
+        excluded += [(int(i), "screening", f"reached death before {drawn.name}") for i in np.flatnonzero(died)]
+        ok &= ~died
         eligible = ok & np.isfinite(starts)
     elif not isinstance(start, str):
         starts[:] = float(start)
