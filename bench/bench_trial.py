@@ -56,8 +56,11 @@ Targets (issue 21, on the project's 2-core machine): the whole trial in at most 
 and at most 1/20 of libroadrunner's time. The table prints the measured figures whether or
 not a target is met.
 
-    .venv/bin/python bench/bench_trial.py > bench/results/cpu-$(date +%F)-bench_trial-$(git rev-parse --short HEAD).txt
+    .venv/bin/python bench/bench_trial.py --devices 2 > bench/results/cpu-$(date +%F)-bench_trial-n2000.txt
     .venv/bin/python bench/bench_trial.py --quick     # n = 64, 16 bins, 3 libroadrunner patients, Adams only
+
+``--devices N`` gives seedsoil's process N host CPU devices (one per core; ``sweep`` shards
+each chunk over them), as a user would with ``XLA_FLAGS``; the report says how many it had.
 
 Progress goes to stderr, the report to stdout.
 """
